@@ -1,0 +1,398 @@
+/**
+ * The run history: a DuckDB file that records every training run, its epochs,
+ * test metrics, artifacts and events, and answers list, leaderboard and
+ * comparison queries. Several processes (a notebook kernel and `deno task`
+ * scripts) can share one file, because each operation opens it briefly and
+ * waits while another process holds it.
+ *
+ * @example Record a run and rank it
+ * ```ts ignore
+ * import { History } from "./history.ts";
+ *
+ * const history = await History.open("/tmp/history.duckdb");
+ * await history.createRun({
+ *   id: "r1", createdAt: new Date().toISOString(), backend: "local", status: "running",
+ *   model: "yolo11n.yaml", args: { imgsz: 320 }, versions: {},
+ * });
+ * await history.recordEpoch("r1", { epoch: 1, metrics: { "metrics/mAP50-95(B)": 0.31 } });
+ * console.log(String(await history.leaderboard()));
+ * await history.close();
+ * ```
+ *
+ * @module
+ */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { RunStatus } from "./events.ts";
+import { HistoryError, NotFoundError, OptionsError, redactTokens } from "./errors.ts";
+import type { TestMetrics } from "./metrics.ts";
+import { defaultHistoryPath } from "./paths.ts";
+import { inTransaction, queryRows, serialize, withDatabase, withOpenDatabase } from "./_history_db.ts";
+import { ensureSchema } from "./_history_schema.ts";
+import { placeholder, RUN_COLUMNS, toColumnValue, toParams } from "./_history_rows.ts";
+import {
+  appendEpochs,
+  insertEpoch,
+  recordTestMetricsRows,
+  refreshRunMetrics,
+  repairInterruptedRuns,
+  requireRun,
+} from "./_history_write.ts";
+import {
+  compareRunsQuery,
+  exportTables,
+  getRunQuery,
+  type LeaderboardOptions,
+  leaderboardQuery,
+  type ListRunsFilter,
+  listRunsQuery,
+} from "./_history_read.ts";
+import type { Leaderboard, RunComparison, RunDetails, RunList } from "./history_views.ts";
+
+export type { LeaderboardOptions, ListRunsFilter } from "./_history_read.ts";
+export {
+  Leaderboard,
+  type LeaderboardRow,
+  RunComparison,
+  RunDetails,
+  RunList,
+  type RunSummary,
+} from "./history_views.ts";
+
+/** A training run as stored in the history. */
+export interface RunRecord {
+  /** Unique run id. */
+  id: string;
+  /** ISO 8601 time the run was created. */
+  createdAt: string;
+  /** ISO 8601 time training started. */
+  startedAt?: string;
+  /** ISO 8601 time the run reached a terminal status. */
+  finishedAt?: string;
+  /** Where the run trained; "imported" for run folders trained elsewhere. */
+  backend: "local" | "hf-jobs" | "imported";
+  /** Hugging Face Jobs hardware flavor, such as "t4-small". */
+  flavor?: string;
+  jobId?: string;
+  jobUrl?: string;
+  /** Namespace that owns the Hugging Face job. */
+  jobOwner?: string;
+  status: RunStatus;
+  /** Why the run has its status (error text for failed runs). */
+  statusMessage?: string;
+  /** Local data.yaml or dataset folder. */
+  datasetPath?: string;
+  /** Hugging Face dataset repo id. */
+  datasetRepo?: string;
+  /** Content hash of the dataset, to tell versions apart. */
+  datasetFingerprint?: string;
+  /** Model weights or YAML the run started from. */
+  model: string;
+  /** Ultralytics task: detect, segment, pose, obb, classify. */
+  task?: string;
+  /** Training arguments as passed to Ultralytics. */
+  args: Record<string, unknown>;
+  /** Versions of the software involved, by package name. */
+  versions: Record<string, string>;
+  seed?: number;
+  gitCommit?: string;
+  /** Folder with the run's weights and results.csv. */
+  runDir?: string;
+  /** Process id of the trainer, for crash detection. */
+  pid?: number;
+  /** Host the trainer runs on, for crash detection. */
+  hostname?: string;
+  epochsPlanned?: number;
+}
+
+/** One epoch's metrics, named as the columns of Ultralytics' results.csv. */
+export interface EpochRecord {
+  /** Epoch number as Ultralytics counts it. */
+  epoch: number;
+  /** Training segment: 1 for the first, incremented each time training resumes or restarts. @default {1} */
+  segment?: number;
+  /** Metric values; NaN and null are stored as NULL. */
+  metrics: Record<string, number | null>;
+}
+
+/** A file a run produced. */
+export interface ArtifactRecord {
+  path: string;
+  /** Size in bytes. */
+  size: number;
+  /** Hex SHA-256 of the content. */
+  sha256: string;
+  /** What the file is, such as "weights" or "plot". */
+  kind?: string;
+}
+
+/** Something that happened during a run. */
+export interface EventRecord {
+  type: string;
+  message?: string;
+  /** ISO 8601 time. @default {now} */
+  time?: string;
+  /** Any JSON-serialisable detail. */
+  data?: unknown;
+}
+
+/** Options of {@linkcode History.open}. */
+export interface HistoryOpenOptions {
+  /** Maximum milliseconds an operation waits while another process holds the file. @default {30000} */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * The run history stored in one DuckDB file. The file is open only while an
+ * operation runs, so other processes can use it in between.
+ */
+export class History {
+  /** Absolute path of the DuckDB file. */
+  readonly path: string;
+  readonly #lockTimeoutMs: number;
+  #closed = false;
+  /** Connection held by {@linkcode History.batch}, and the queue of operations using it. */
+  #held?: DuckDBConnection;
+  #heldQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(path: string, lockTimeoutMs: number) {
+    this.path = path;
+    this.#lockTimeoutMs = lockTimeoutMs;
+  }
+
+  /**
+   * Opens the history at `path`, creating it when missing, upgrading an older
+   * schema in place, and marking runs whose trainer process died as interrupted.
+   * Throws {@linkcode HistoryError} for a file that is not a history or was
+   * written by a newer trainbook, and leaves such a file unchanged.
+   */
+  static async open(path: string = defaultHistoryPath(), options: HistoryOpenOptions = {}): Promise<History> {
+    const { lockTimeoutMs = 30_000 } = options;
+    const absolute = resolve(path);
+    await mkdir(dirname(absolute), { recursive: true });
+    await withDatabase(absolute, { create: true, lockTimeoutMs }, async (connection) => {
+      await ensureSchema(connection, absolute);
+      await repairInterruptedRuns(connection);
+    });
+    return new History(absolute, lockTimeoutMs);
+  }
+
+  /** Adds a run. Throws {@linkcode OptionsError} when the id exists already. */
+  async createRun(run: RunRecord): Promise<void> {
+    if (!run.id) throw new OptionsError("createRun() needs a run id", { value: run.id });
+    const columns = RUN_COLUMNS.filter(([field]) => run[field] !== undefined);
+    const values = columns.map(([field, , kind]) => toColumnValue(field, kind, run[field]));
+    const sql = `INSERT INTO runs (${columns.map(([, column]) => column).join(", ")}, updated_at)
+      VALUES (${columns.map(([, , kind], i) => placeholder(kind, i + 1)).join(", ")}, now())`;
+    await this.#use(false, async (connection) => {
+      const existing = await queryRows(connection, "SELECT 1 FROM runs WHERE id = $1", [run.id]);
+      if (existing.length > 0) {
+        throw new OptionsError(`Run ${run.id} exists already in history ${this.path}`, {
+          hint: "Use a new id, or updateRun() to change the existing run",
+        });
+      }
+      await connection.run(sql, values);
+    });
+  }
+
+  /** Changes the given fields of a run. Throws {@linkcode NotFoundError} for an unknown id. */
+  async updateRun(id: string, patch: Partial<RunRecord>): Promise<void> {
+    const columns = RUN_COLUMNS.filter(([field]) => field !== "id" && field in patch);
+    if (columns.length === 0) return;
+    const values = columns.map(([field, , kind]) => toColumnValue(field, kind, patch[field]));
+    const assignments = columns.map(([, column, kind], i) => `${column} = ${placeholder(kind, i + 2)}`);
+    await this.#use(false, async (connection) => {
+      const result = await connection.run(
+        `UPDATE runs SET ${assignments.join(", ")}, updated_at = now() WHERE id = $1`,
+        [id, ...values],
+      );
+      if (result.rowsChanged === 0) throw this.#notFound(id);
+    });
+  }
+
+  /** Stores one epoch's metrics, replacing any earlier values of the same segment and epoch. */
+  async recordEpoch(runId: string, epoch: EpochRecord): Promise<void> {
+    checkEpoch(epoch);
+    await this.#use(false, async (connection) => {
+      await requireRun(connection, runId, this.path);
+      await inTransaction(connection, async () => {
+        await connection.run("DELETE FROM epochs WHERE run_id = $1 AND segment = $2 AND epoch = $3", [
+          runId,
+          epoch.segment ?? 1,
+          epoch.epoch,
+        ]);
+        await insertEpoch(connection, runId, epoch);
+        await refreshRunMetrics(connection, runId);
+      });
+    });
+  }
+
+  /** Replaces all epochs of a run in one transaction, as when results.csv is read at the end. */
+  async replaceEpochs(runId: string, epochs: EpochRecord[]): Promise<void> {
+    for (const epoch of epochs) checkEpoch(epoch);
+    await this.#use(false, async (connection) => {
+      await requireRun(connection, runId, this.path);
+      await inTransaction(connection, async () => {
+        await connection.run("DELETE FROM epochs WHERE run_id = $1", [runId]);
+        await appendEpochs(connection, runId, epochs);
+      });
+    });
+  }
+
+  /** Stores test metrics and per-class rows, replacing earlier ones for the same split. */
+  async recordTestMetrics(runId: string, metrics: TestMetrics): Promise<void> {
+    await this.#use(false, async (connection) => {
+      await requireRun(connection, runId, this.path);
+      await inTransaction(connection, () => recordTestMetricsRows(connection, runId, metrics));
+    });
+  }
+
+  /** Stores a file a run produced, replacing an earlier record of the same path. */
+  async recordArtifact(
+    runId: string,
+    artifact: ArtifactRecord,
+  ): Promise<void> {
+    await this.#use(false, async (connection) => {
+      await requireRun(connection, runId, this.path);
+      await inTransaction(connection, async () => {
+        await connection.run("DELETE FROM artifacts WHERE run_id = $1 AND path = $2", [runId, artifact.path]);
+        await connection.run("INSERT INTO artifacts VALUES ($1, $2, $3, $4, $5, now())", [
+          runId,
+          artifact.path,
+          artifact.size,
+          artifact.sha256,
+          artifact.kind ?? null,
+        ]);
+      });
+    });
+  }
+
+  /** Appends an event to a run's log. Tokens in the message and data are redacted. */
+  async recordEvent(runId: string, event: EventRecord): Promise<void> {
+    const time = toColumnValue("time", "time", event.time ?? new Date().toISOString());
+    const data = event.data === undefined ? null : redactTokens(JSON.stringify(event.data));
+    const message = event.message === undefined ? null : redactTokens(event.message);
+    await this.#use(false, async (connection) => {
+      await requireRun(connection, runId, this.path);
+      await connection.run(
+        "INSERT INTO events (run_id, time, type, message, data) VALUES ($1, CAST($2 AS TIMESTAMPTZ), $3, $4, CAST($5 AS JSON))",
+        [runId, time, event.type, message, data],
+      );
+    });
+  }
+
+  /**
+   * Returns a run with its epochs, test metrics, artifacts and events. `id` may be
+   * a unique prefix of a run id. Throws {@linkcode NotFoundError} when no run matches.
+   */
+  getRun(id: string): Promise<RunDetails> {
+    return this.#use(true, (connection) => getRunQuery(connection, id, this.path));
+  }
+
+  /** Lists runs, newest first. */
+  listRuns(filter: ListRunsFilter = {}): Promise<RunList> {
+    return this.#use(true, (connection) => listRunsQuery(connection, filter));
+  }
+
+  /**
+   * Ranks runs by a metric: by default the best epoch's `metrics/mAP50-95(B)`;
+   * `test/map50_95` and the other `test/<field>` names rank by test metrics.
+   */
+  leaderboard(options: LeaderboardOptions = {}): Promise<Leaderboard> {
+    return this.#use(true, (connection) => leaderboardQuery(connection, options));
+  }
+
+  /** Puts the key metrics of the given runs side by side, with every epoch of each. */
+  async compareRuns(ids: string[]): Promise<RunComparison> {
+    if (ids.length === 0) throw new OptionsError("compareRuns() needs at least one run id", { value: ids });
+    return await this.#use(true, (connection) => compareRunsQuery(connection, ids, this.path));
+  }
+
+  /**
+   * Runs a read-only SQL query with bound parameters (`$1` or `$name`) and returns
+   * its rows. Pass every value through `params`, never inside the query text.
+   * Tables: runs, epochs (long: run_id, segment, epoch, metric, value), run_metrics,
+   * test_metrics, class_metrics, artifacts, events, meta.
+   */
+  sql(query: string, params?: unknown[] | Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    const values = toParams(params);
+    return this.#use(true, (connection) => queryRows(connection, query, values));
+  }
+
+  /** Writes each table to `<folder>/<table>.parquet` and returns the file paths. */
+  async exportHistory(folder: string): Promise<string[]> {
+    const target = resolve(folder);
+    await mkdir(target, { recursive: true });
+    return await this.#use(true, (connection) => exportTables(connection, target));
+  }
+
+  /**
+   * Holds the file open while `work` runs, so that many operations in a row
+   * (a bulk import) skip reopening it. Other processes wait until `work` ends.
+   * Inside `work`, use this History object only: another History object on the
+   * same file would wait for this batch to end, forever.
+   */
+  async batch<T>(work: (history: History) => Promise<T>): Promise<T> {
+    this.#checkOpen();
+    if (this.#held) return await work(this);
+    return await serialize(
+      this.path,
+      () =>
+        withOpenDatabase(this.path, { lockTimeoutMs: this.#lockTimeoutMs }, async (connection) => {
+          this.#held = connection;
+          try {
+            return await work(this);
+          } finally {
+            await this.#heldQueue.catch(() => {});
+            this.#held = undefined;
+          }
+        }),
+    );
+  }
+
+  /** Waits for pending operations; later calls throw. The file is never held open between operations. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await serialize(this.path, () => Promise.resolve());
+  }
+
+  /** Same as {@linkcode History.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new HistoryError(`History ${this.path} is closed`, { hint: "Open it again with History.open()" });
+    }
+  }
+
+  #notFound(id: string): NotFoundError {
+    return new NotFoundError(`Run ${JSON.stringify(id)} not found in history ${this.path}`, {
+      hint: "List run ids with history.listRuns() or `deno task runs`",
+    });
+  }
+
+  /** Runs `work` on the held batch connection, or on the file opened for this operation only. */
+  async #use<T>(readOnly: boolean, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.#checkOpen();
+    const held = this.#held;
+    if (held) {
+      const result = this.#heldQueue.catch(() => {}).then(() => work(held));
+      this.#heldQueue = result.catch(() => {});
+      return await result;
+    }
+    return await withDatabase(this.path, { readOnly, lockTimeoutMs: this.#lockTimeoutMs }, work);
+  }
+}
+
+function checkEpoch(epoch: EpochRecord): void {
+  if (!Number.isInteger(epoch.epoch) || epoch.epoch < 0) {
+    throw new OptionsError("Epoch number must be an integer of 0 or more", { value: epoch.epoch });
+  }
+  const segment = epoch.segment ?? 1;
+  if (!Number.isInteger(segment) || segment < 1) {
+    throw new OptionsError("Epoch segment must be an integer of 1 or more", { value: epoch.segment });
+  }
+}
