@@ -78,14 +78,42 @@ export interface LogEvent {
   time: string;
 }
 
+/** A preparation step before training starts (Python environment, dataset, upload, job launch). */
+export interface SetupEvent {
+  type: "setup";
+  message: string;
+  time: string;
+}
+
+/** Artifacts were uploaded to the Hub model repository (remote runs). */
+export interface PushEvent {
+  type: "push";
+  repo: string;
+  epoch: number | null;
+  final: boolean;
+  files: string[];
+  time: string;
+}
+
 /** Any event of a training run. */
-export type TrainEvent = StatusEvent | StartEvent | EpochEvent | FinishEvent | ErrorEvent | LogEvent;
+export type TrainEvent =
+  | StatusEvent
+  | SetupEvent
+  | StartEvent
+  | EpochEvent
+  | PushEvent
+  | FinishEvent
+  | ErrorEvent
+  | LogEvent;
+
+/** Events the Python trainer prints. */
+export type TrainerEvent = StartEvent | EpochEvent | PushEvent | FinishEvent | ErrorEvent;
 
 /**
  * Parses one output line. Returns the event for a `TRAINBOOK_EVENT` line with a
  * known type, and `undefined` for any other line (including malformed JSON).
  */
-export function parseEventLine(line: string): Exclude<TrainEvent, LogEvent | StatusEvent> | undefined {
+export function parseEventLine(line: string): TrainerEvent | undefined {
   const start = line.indexOf(EVENT_PREFIX);
   if (start < 0) return undefined;
   let parsed: unknown;
@@ -96,8 +124,8 @@ export function parseEventLine(line: string): Exclude<TrainEvent, LogEvent | Sta
   }
   if (typeof parsed !== "object" || parsed === null) return undefined;
   const type = (parsed as { type?: unknown }).type;
-  if (type === "start" || type === "epoch" || type === "finish" || type === "error") {
-    return parsed as Exclude<TrainEvent, LogEvent | StatusEvent>;
+  if (type === "start" || type === "epoch" || type === "push" || type === "finish" || type === "error") {
+    return parsed as TrainerEvent;
   }
   return undefined;
 }

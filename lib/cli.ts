@@ -1,0 +1,96 @@
+/**
+ * Command-line entry point behind the `deno task` commands. Each command prints
+ * plain progress lines, accepts `--help`, and exits with 0 on success, 1 when the
+ * work failed, and 2 for invalid arguments or input.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { TrainbookError } from "./errors.ts";
+
+/** One command: its usage text and its action, returning the exit code. */
+export interface Command {
+  summary: string;
+  usage: string;
+  options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import("./cli_train.ts")).demoCommand,
+  train: async () => (await import("./cli_train.ts")).trainCommand,
+  eval: async () => (await import("./cli_train.ts")).evalCommand,
+  validate: async () => (await import("./cli_data.ts")).validateCommand,
+  runs: async () => (await import("./cli_history.ts")).runsCommand,
+};
+
+/** Registers another command (used by modules that add commands, such as the Hub ones). */
+export function registerCommand(name: string, load: () => Promise<Command>): void {
+  COMMANDS[name] = load;
+}
+
+function overview(): string {
+  return [
+    "trainbook: train Ultralytics YOLO detectors locally or on Hugging Face Jobs",
+    "",
+    "Usage: deno task <command> [options]   (or: deno run -A lib/cli.ts <command> [options])",
+    "",
+    "Commands:",
+    ...Object.keys(COMMANDS).map((name) => `  ${name}`),
+    "",
+    "Run `deno task <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+/** Runs the command named by `args[0]` and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(overview());
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`Unknown command "${name}".\n\n${overview()}`);
+    return 2;
+  }
+  const command = await load();
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${command.usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(parsed.values as Record<string, unknown>, parsed.positionals);
+  } catch (error) {
+    if (error instanceof TrainbookError) {
+      console.error(`error: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** Parses an integer option, or returns undefined when absent. */
+export function intOption(values: Record<string, unknown>, name: string): number | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  // Validation with a full message happens in the API; this keeps "abc" from becoming NaN silently.
+  return Number.isFinite(number) ? number : (value as unknown as number);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

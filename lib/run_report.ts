@@ -1,0 +1,71 @@
+/**
+ * Charts and report.html of one run folder, rebuilt from its files: results.csv,
+ * test_metrics.json (after evaluation) and run.json.
+ *
+ * @module
+ */
+import { basename, join } from "node:path";
+import { confusionMatrixChart, testMetricsChart, trainingCharts, writeCharts } from "./charts.ts";
+import type { Chart } from "./charts.ts";
+import type { TestMetrics } from "./metrics.ts";
+import { writeReport } from "./report.ts";
+import type { ResultsTable } from "./results.ts";
+import { readResults } from "./results.ts";
+
+/** Paths written by {@linkcode writeRunReport}. */
+export interface RunReportFiles {
+  report: string;
+  charts: string[];
+}
+
+/** Reads test_metrics.json of a run folder; undefined before evaluation. */
+export async function readTestMetrics(dir: string): Promise<TestMetrics | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, "test_metrics.json"))) as TestMetrics;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Writes `<dir>/charts/*.svg` and `<dir>/report.html` from the files in the run folder. */
+export async function writeRunReport(dir: string): Promise<RunReportFiles> {
+  let results: ResultsTable | undefined;
+  try {
+    results = await readResults(join(dir, "results.csv"));
+  } catch {
+    results = undefined;
+  }
+  const testMetrics = await readTestMetrics(dir);
+  const charts: Chart[] = [];
+  if (results && results.rows.length > 0) charts.push(...trainingCharts(results));
+  if (testMetrics) {
+    charts.push(testMetricsChart(testMetrics));
+    const matrix = confusionMatrixChart(testMetrics);
+    if (matrix) charts.push(matrix);
+  }
+  const chartPaths = await writeCharts(charts, join(dir, "charts"));
+
+  const runInfo: Record<string, string> = { "run folder": dir };
+  try {
+    const record = JSON.parse(await Deno.readTextFile(join(dir, "run.json")));
+    runInfo["run id"] = record.id;
+    runInfo.backend = record.backend;
+    runInfo.dataset = record.dataset?.path ?? record.dataset?.repo ?? "";
+    runInfo.model = record.options?.model ?? "";
+    runInfo.epochs = String(record.options?.epochs ?? "");
+    runInfo["image size"] = String(record.options?.imgsz ?? "");
+    for (const [name, version] of Object.entries(record.versions ?? {})) runInfo[name] = String(version);
+  } catch {
+    runInfo["run id"] = basename(dir);
+  }
+  const report = join(dir, "report.html");
+  await writeReport(report, {
+    title: `trainbook run ${runInfo["run id"]}`,
+    runInfo,
+    results,
+    testMetrics,
+    charts,
+  });
+  return { report, charts: chartPaths };
+}
