@@ -36,6 +36,7 @@ export interface ResultsRow {
 
 /** A results.csv read into normalised names and 1-based epochs. */
 export interface ResultsTable {
+  /** Program and version range that wrote the file. */
   format: ResultsFormat;
   /** Task guessed from the columns; OBB runs look like detect runs unless args.yaml was read. */
   task: TaskKind;
@@ -45,6 +46,7 @@ export interface ResultsTable {
   columns: string[];
   /** Header text of each column as the file spells it, keyed by normalised name. */
   originalColumns: Record<string, string>;
+  /** Epochs in file order, the rows of appended runs included. */
   rows: ResultsRow[];
   /** Number of runs in the file (1 unless a later run was appended). */
   segments: number;
@@ -56,7 +58,9 @@ export interface ResultsTable {
 
 /** Settings of a run, from the args.yaml Ultralytics writes next to results.csv. */
 export interface RunArgs {
+  /** Task from `task`, or `unknown` when it is missing or not an Ultralytics task. */
   task: TaskKind;
+  /** Planned number of epochs. */
   epochs?: number;
   /** Dataset YAML path or name, as passed to training. */
   data?: string;
