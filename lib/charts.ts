@@ -57,6 +57,13 @@ function seriesPoints(rows: ResultsRow[], column: string): { epoch: number; valu
   });
 }
 
+/** Returns the points with no defined neighbour, which a line cannot show, so they get a dot. */
+function lonePoints<T extends { value: number | null }>(points: T[]): T[] {
+  return points.filter((point, i) =>
+    point.value !== null && (points[i - 1]?.value ?? null) === null && (points[i + 1]?.value ?? null) === null
+  );
+}
+
 /** Splits rows by segment, so that an appended run starts a new line instead of joining the last one. */
 function rowsBySegment(table: ResultsTable): ResultsRow[][] {
   const groups: ResultsRow[][] = [];
@@ -91,8 +98,9 @@ function linePanel(options: LinePanelOptions): Element {
         strokeOpacity: opacity,
       };
       marks.push(Plot.lineY(points, { ...lineOptions, strokeDasharray: s.dash }));
-      // A lone point between gaps has no line to show it, so every point also gets a small dot.
-      marks.push(Plot.dot(points, { x: "epoch", y: "value", r: 1.2, fill: s.color, fillOpacity: opacity }));
+      marks.push(
+        Plot.dot(lonePoints(points), { x: "epoch", y: "value", r: 2, fill: s.color, fillOpacity: opacity }),
+      );
     }
   }
   if (bestEpoch !== undefined) {
@@ -299,7 +307,7 @@ export function compareChart(
     const rows = run.table.rows.filter((row) => row.segment === run.table.segments);
     const points = seriesPoints(rows, column);
     marks.push(Plot.lineY(points, { x: "epoch", y: "value", stroke: color, strokeWidth: 1.6 }));
-    marks.push(Plot.dot(points, { x: "epoch", y: "value", r: 1.2, fill: color }));
+    marks.push(Plot.dot(lonePoints(points), { x: "epoch", y: "value", r: 2, fill: color }));
     const missing = run.table.columns.includes(column) ? "" : " (no such column)";
     return { label: `${run.label}${missing}`, color };
   });

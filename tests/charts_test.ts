@@ -198,6 +198,8 @@ Deno.test("trainingCharts() leaves gaps for nan and inf", () => {
   const moves = (path: Element) => (path.getAttribute("d") ?? "").match(/M/g)?.length;
   assert.equal(moves(train), 1, "train line has no gap");
   assert.equal(moves(val), 2, "val line restarts after the inf at epoch 3");
+  const dots = parseSvg(losses.svg).querySelectorAll('g[aria-label="dot"][fill="#efb118"] circle');
+  assert.equal(dots.length, 1, "the lone val point at epoch 2 gets a dot");
   assert.ok(!/Infinity|NaN/.test(losses.svg));
 });
 
