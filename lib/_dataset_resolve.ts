@@ -11,7 +11,6 @@ import {
   exists,
   extensionOf,
   IMAGE_EXTENSIONS,
-  isDirectory,
   labelDirFor,
   labelPathFor,
   sortByCodePoint,
@@ -19,6 +18,7 @@ import {
 } from "./_dataset_files.ts";
 import { type DatasetYaml, findDatasetYaml, normaliseNames, readDatasetYaml } from "./_dataset_yaml.ts";
 import { checkPoseKeys, describeNonDatasetYaml, windowsPathProblem } from "./_dataset_keys.ts";
+import { findUndeclaredTest } from "./_dataset_test_split.ts";
 
 /** One problem found while reading a dataset. `file` is absolute. */
 export interface DatasetIssue {
@@ -113,7 +113,7 @@ async function resolveSplitEntries(root: string, value: unknown): Promise<string
 }
 
 /** Lists the images of a split from its folders and .txt lists, recording missing entries. */
-async function buildSplit(
+export async function buildSplit(
   name: SplitName,
   entries: string[],
   declared: boolean,
@@ -139,61 +139,6 @@ async function buildSplit(
   }
   const imageFiles = sortByCodePoint(files.filter((file) => IMAGE_EXTENSIONS.has(extensionOf(file))));
   return { split: { name, imageDirs, imageFiles, labelDirs: [...labelDirs].sort(), declared }, missing };
-}
-
-/** Folders where an undeclared test split usually sits, most specific first. */
-function testCandidates(root: string, val: DatasetSplit): string[] {
-  const candidates: string[] = [];
-  for (const dir of val.imageDirs) {
-    const parts = dir.split(sep);
-    for (let i = parts.length - 1; i >= 0; i--) {
-      if (["valid", "val", "validation"].includes(parts[i].toLowerCase())) {
-        candidates.push([...parts.slice(0, i), "test", ...parts.slice(i + 1)].join(sep));
-        break;
-      }
-    }
-  }
-  candidates.push(join(root, "test", "images"), join(root, "images", "test"), join(root, "test"));
-  return [...new Set(candidates)];
-}
-
-/** Looks for a test split on disk that the YAML does not name. */
-async function findUndeclaredTest(
-  root: string,
-  val: DatasetSplit,
-  yaml: DatasetYaml,
-  issues: DatasetIssue[],
-): Promise<DatasetSplit | undefined> {
-  const emptyKey = "test" in yaml.raw;
-  for (const candidate of testCandidates(root, val)) {
-    if (!(await isDirectory(candidate))) continue;
-    const { split } = await buildSplit("test", [candidate], false);
-    if (split.imageFiles.length === 0) continue;
-    const relative = candidate.startsWith(root + sep) ? candidate.slice(root.length + 1) : candidate;
-    issues.push({
-      severity: "warning",
-      code: "test-not-declared",
-      message: `${emptyKey ? "test: is empty" : "The YAML names no test split"}, but ${relative} contains ` +
-        `${split.imageFiles.length} images; trainbook uses them as the test split`,
-      file: yaml.path,
-      line: yaml.keyLines.get("test"),
-      value: relative.replaceAll("\\", "/"),
-      fix: `Add \`test: ${relative.replaceAll("\\", "/")}\` to the YAML so that Ultralytics sees it too`,
-    });
-    return split;
-  }
-  if (emptyKey) {
-    issues.push({
-      severity: "warning",
-      code: "test-empty",
-      message: "test: is empty, so the dataset has no test split",
-      file: yaml.path,
-      line: yaml.keyLines.get("test"),
-      value: String(yaml.raw.test ?? ""),
-      fix: "Point test: at a folder of held-out images, or delete the line",
-    });
-  }
-  return undefined;
 }
 
 /** Reads names and nc as Ultralytics does; returns undefined after a fatal problem. */

@@ -6,7 +6,18 @@
  */
 import { basename, join, resolve } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { DatasetError } from "./errors.ts";
+import { DatasetError, type ErrorDetails } from "./errors.ts";
+
+/** A dataset YAML that cannot be found or read, with a stable code for validation reports. */
+export class DatasetYamlError extends DatasetError {
+  /** Stable identifier, e.g. `yaml-invalid`. */
+  readonly code: string;
+
+  constructor(code: string, summary: string, details: ErrorDetails) {
+    super(summary, details);
+    this.code = code;
+  }
+}
 
 /** A parsed dataset YAML file. */
 export interface DatasetYaml {
@@ -30,7 +41,7 @@ export async function findDatasetYaml(path: string): Promise<string> {
   try {
     info = await Deno.stat(absolute);
   } catch {
-    throw new DatasetError("Dataset path not found", {
+    throw new DatasetYamlError("dataset-not-found", "Dataset path not found", {
       value: absolute,
       hint: "Pass a dataset folder that contains data.yaml, or the path of the YAML file itself",
     });
@@ -47,16 +58,20 @@ export async function findDatasetYaml(path: string): Promise<string> {
   }
   if (yamlFiles.length === 1) return join(absolute, yamlFiles[0]);
   if (yamlFiles.length === 0) {
-    throw new DatasetError("No data.yaml found in the dataset folder", {
+    throw new DatasetYamlError("yaml-not-found", "No data.yaml found in the dataset folder", {
       file: absolute,
       hint: "Add a data.yaml with train, val and names keys, or pass the path of the dataset's YAML file",
     });
   }
-  throw new DatasetError("The dataset folder contains several YAML files and no data.yaml", {
-    file: absolute,
-    value: yamlFiles.sort().join(", "),
-    hint: "Pass the path of the dataset's YAML file instead of the folder",
-  });
+  throw new DatasetYamlError(
+    "yaml-ambiguous",
+    "The dataset folder contains several YAML files and no data.yaml",
+    {
+      file: absolute,
+      value: yamlFiles.sort().join(", "),
+      hint: "Pass the path of the dataset's YAML file instead of the folder",
+    },
+  );
 }
 
 /** PyYAML turns mapping values into Python objects; Ultralytics then calls `str()` on class names. */
@@ -79,7 +94,7 @@ export async function readDatasetYaml(yamlPath: string): Promise<DatasetYaml> {
 
   if (document.errors.length > 0) {
     const error = document.errors[0];
-    throw new DatasetError(`Invalid YAML: ${error.message.split("\n")[0]}`, {
+    throw new DatasetYamlError("yaml-invalid", `Invalid YAML: ${error.message.split("\n")[0]}`, {
       file: yamlPath,
       line: error.linePos?.[0].line,
       hint: "Fix the YAML syntax at that line; keys and values are written as `key: value`",
@@ -89,10 +104,14 @@ export async function readDatasetYaml(yamlPath: string): Promise<DatasetYaml> {
   const contents = document.contents;
   if (!isMap(contents)) {
     const kind = contents === null ? "empty" : isScalar(contents) ? "a single value" : "a list";
-    throw new DatasetError(`${basename(yamlPath)} is ${kind}, not a mapping of dataset keys`, {
-      file: yamlPath,
-      hint: "A dataset YAML maps keys such as `train:`, `val:` and `names:` to values",
-    });
+    throw new DatasetYamlError(
+      "yaml-not-mapping",
+      `${basename(yamlPath)} is ${kind}, not a mapping of dataset keys`,
+      {
+        file: yamlPath,
+        hint: "A dataset YAML maps keys such as `train:`, `val:` and `names:` to values",
+      },
+    );
   }
 
   const keyLines = new Map<string, number>();
