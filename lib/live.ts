@@ -34,10 +34,22 @@ export interface WatchOptions {
   display?: (bundle: MimeBundle, options: { display_id: string; update: boolean }) => Promise<void>;
 }
 
+/** The part of the Deno Jupyter API used here (its types are unstable, so not in `deno.window`). */
+interface JupyterApi {
+  display(
+    bundle: MimeBundle,
+    options: { raw: boolean; update?: boolean; display_id?: string },
+  ): Promise<void>;
+}
+
+function jupyterApi(): JupyterApi {
+  return (Deno as unknown as { jupyter: JupyterApi }).jupyter;
+}
+
 /** Returns whether this process is a Deno Jupyter kernel. */
 export function inJupyter(): boolean {
   try {
-    return typeof Deno.jupyter?.display === "function";
+    return typeof jupyterApi()?.display === "function";
   } catch {
     // Outside `deno jupyter`, reading Deno.jupyter throws.
     return false;
@@ -69,7 +81,7 @@ export async function watch(run: TrainingRun, options: WatchOptions = {}): Promi
 
   const display = options.display ??
     ((bundle: MimeBundle, displayOptions: { display_id: string; update: boolean }) =>
-      Deno.jupyter.display(bundle, { raw: true, ...displayOptions }));
+      jupyterApi().display(bundle, { raw: true, ...displayOptions }));
   const displayId = `trainbook-run-${run.id}`;
   let shown = false;
   const show = async () => {
@@ -85,7 +97,8 @@ export async function watch(run: TrainingRun, options: WatchOptions = {}): Promi
 }
 
 function redraws(event: TrainEvent): boolean {
-  return event.type === "epoch" || event.type === "status" || event.type === "start" || event.type === "setup" ||
+  return event.type === "epoch" || event.type === "status" || event.type === "start" ||
+    event.type === "setup" ||
     event.type === "error";
 }
 
@@ -99,10 +112,13 @@ export function liveBundle(run: TrainingRun, charts = true): MimeBundle {
   const lines = [status];
   if (last) lines.push(epochSummary(last));
 
-  let html = `<div class="trainbook-live" style="font-family: system-ui, sans-serif; color: #222; background: #fff;">` +
+  let html =
+    `<div class="trainbook-live" style="font-family: system-ui, sans-serif; color: #222; background: #fff;">` +
     `<div style="margin: 4px 0;"><b>${escapeHtml(status)}</b></div>` +
     `<progress max="${planned}" value="${done}" style="width: 100%; height: 14px;"></progress>`;
-  if (last) html += `<div style="font-family: monospace; margin: 4px 0;">${escapeHtml(epochSummary(last))}</div>`;
+  if (last) {
+    html += `<div style="font-family: monospace; margin: 4px 0;">${escapeHtml(epochSummary(last))}</div>`;
+  }
   if (charts && epochs.length > 0) {
     for (const chart of trainingCharts(tableFromEpochs(epochs))) {
       if (chart.name === "learning-rate") continue;

@@ -146,7 +146,7 @@ async function pythonVersion(basePython: string): Promise<string> {
   }
   const minor = Number(/^3\.(\d+)/.exec(text)![1]);
   if (minor < 10) {
-    throw new PythonEnvError(`Python ${text} is too old for ultralytics`, {
+    throw new PythonEnvError(`Python ${text.split(" ")[0]} is too old for ultralytics`, {
       value: text,
       hint: "Install Python 3.10 or newer, or set TRAINBOOK_PYTHON to one",
     });

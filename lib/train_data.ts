@@ -3,14 +3,17 @@
  *
  * Ultralytics writes a `labels.cache` file beside every labels folder it reads.
  * To keep the user's dataset folder untouched, the trainer reads the dataset
- * through a folder of symbolic links under the cache (`<split>-<n>/images` and
- * `<split>-<n>/labels` pointing at the real folders), so the cache files land
- * there instead.
+ * through a folder under the cache: `<split>-<n>/images/` is a real folder of
+ * links to the image files, and `<split>-<n>/labels` links to the real labels
+ * folder, so the cache files land there instead. The images folder must be real:
+ * Ultralytics resolves split folders with `Path.resolve()`, which would follow a
+ * link to the dataset, while it derives label and cache paths from the image
+ * paths as strings.
  *
  * @module
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { stringify } from "yaml";
 import type { Dataset, DatasetSplit } from "./dataset.ts";
 import { cacheDir } from "./paths.ts";
@@ -43,7 +46,7 @@ export async function prepareTrainingData(dataset: Dataset, destDir: string): Pr
     splits.push(split.name);
   }
   description.nc = dataset.nc;
-  description.names = Object.fromEntries(dataset.names.map((name, index) => [index, name]));
+  description.names = dataset.names;
 
   await Deno.mkdir(destDir, { recursive: true });
   const yamlPath = join(destDir, "data.yaml");
@@ -62,13 +65,43 @@ async function linkSplit(split: DatasetSplit, linkDir: string): Promise<string |
   const entries: string[] = [];
   for (const [index, imageDir] of split.imageDirs.entries()) {
     const folder = `${split.name}-${index}`;
-    await Deno.mkdir(join(linkDir, folder), { recursive: true });
-    await replaceLink(join(linkDir, folder, "images"), imageDir);
+    const images = split.imageFiles.filter((file) => file.startsWith(imageDir + sep));
+    await linkFiles(join(linkDir, folder, "images"), imageDir, images);
     const labelDir = split.labelDirs[index];
     if (labelDir) await replaceLink(join(linkDir, folder, "labels"), labelDir);
     entries.push(`${folder}/images`);
   }
   return entries.length === 1 ? entries[0] : entries;
+}
+
+/** Makes `target` a folder holding a link to each of `files` at its path relative to `sourceDir`. */
+async function linkFiles(target: string, sourceDir: string, files: string[]): Promise<void> {
+  const wanted = new Map(files.map((file) => [relative(sourceDir, file), file]));
+  const existing = new Set<string>();
+  await Deno.mkdir(target, { recursive: true });
+  for await (const path of walkLinks(target, "")) {
+    const source = wanted.get(path);
+    if (source !== undefined && (await Deno.readLink(join(target, path)).catch(() => "")) === source) {
+      existing.add(path);
+    } else {
+      await Deno.remove(join(target, path));
+    }
+  }
+  for (const [path, source] of wanted) {
+    if (existing.has(path)) continue;
+    await Deno.mkdir(dirname(join(target, path)), { recursive: true });
+    await Deno.symlink(source, join(target, path), { type: "file" }).catch((error) => {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    });
+  }
+}
+
+async function* walkLinks(root: string, prefix: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(join(root, prefix))) {
+    const path = prefix ? join(prefix, entry.name) : entry.name;
+    if (entry.isDirectory) yield* walkLinks(root, path);
+    else yield path;
+  }
 }
 
 async function replaceLink(path: string, target: string): Promise<void> {

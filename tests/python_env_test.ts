@@ -25,7 +25,11 @@ Deno.test("ensurePythonEnv() rejects a Python that is too old", async () => {
   await Deno.writeTextFile(fake, "#!/bin/sh\necho '3.8.10 x86_64'\n");
   await Deno.chmod(fake, 0o755);
   await assert.rejects(ensurePythonEnv({ basePython: fake, root: temp.path }), /Python 3\.8\.10 is too old/);
-  assert.deepEqual([...Deno.readDirSync(temp.path)].map((entry) => entry.name), ["python3"], "an environment was created");
+  assert.deepEqual(
+    [...Deno.readDirSync(temp.path)].map((entry) => entry.name),
+    ["python3"],
+    "an environment was created",
+  );
 });
 
 Deno.test("ensurePythonEnv() reports pip's output when the install fails", async () => {
@@ -46,18 +50,24 @@ exit 1
 `,
   );
   await Deno.chmod(fake, 0o755);
-  await assert.rejects(ensurePythonEnv({ basePython: fake, root: join(temp.path, "envs") }), (error: unknown) => {
-    assert.ok(error instanceof PythonEnvError);
-    assert.match(error.message, /pip install failed with exit code 1/);
-    assert.match(error.message, /No matching distribution found for torch==2\.14\.1/);
-    return true;
-  });
+  await assert.rejects(
+    ensurePythonEnv({ basePython: fake, root: join(temp.path, "envs") }),
+    (error: unknown) => {
+      assert.ok(error instanceof PythonEnvError);
+      assert.match(error.message, /pip install failed with exit code 1/);
+      assert.match(error.message, /No matching distribution found for torch==2\.14\.1/);
+      return true;
+    },
+  );
 });
 
 Deno.test("ensurePythonEnv() reuses a ready environment", async () => {
   const first = await ensurePythonEnv();
   const events: string[] = [];
-  const second = await ensurePythonEnv({ root: join(first.dir, ".."), onProgress: (event) => events.push(event.phase) });
+  const second = await ensurePythonEnv({
+    root: join(first.dir, ".."),
+    onProgress: (event) => events.push(event.phase),
+  });
   assert.equal(second.python, first.python);
   assert.deepEqual(events, ["reuse"]);
 });

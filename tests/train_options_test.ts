@@ -17,7 +17,11 @@ const BAD_OPTIONS: [string, TrainOptions, RegExp][] = [
   ["negative workers", { workers: -1 }, /Invalid workers/],
   ["unknown model name", { model: "yolo99z.yaml" }, /Model file not found.*yolo99z\.yaml/],
   ["model without extension", { model: "resnet" }, /Unknown model.*"resnet".*yolo11n\.yaml/],
-  ["pretrained weights not on disk", { model: "yolo11n.pt" }, /Model file not found.*pretrained weights are not downloaded/],
+  [
+    "pretrained weights not on disk",
+    { model: "yolo11n.pt" },
+    /Model file not found.*pretrained weights are not downloaded/,
+  ],
   ["unknown device", { device: "gpu" }, /Invalid device.*"gpu"/],
   ["override of a managed argument", { overrides: { epochs: 3 } }, /"epochs" is set by trainbook/],
   ["override that is not a name", { overrides: { "lr0; rm": 1 } }, /not an Ultralytics argument name/],
@@ -39,14 +43,21 @@ for (const [name, options, message] of BAD_OPTIONS) {
 }
 
 const BAD_DATASETS: [string, (dir: string) => Promise<string>, RegExp][] = [
-  ["a dataset path that does not exist", (dir) => Promise.resolve(join(dir, "missing")), /not found|does not exist/i],
+  [
+    "a dataset path that does not exist",
+    (dir) => Promise.resolve(join(dir, "missing")),
+    /not found|does not exist/i,
+  ],
   ["a data.yaml that is not YAML", async (dir) => {
     await Deno.writeTextFile(join(dir, "data.yaml"), "train: [unclosed\nval: x: y\n");
     return dir;
   }, /data\.yaml:\d+/],
   ["a missing split folder", async (dir) => {
     await Deno.mkdir(join(dir, "train", "images"), { recursive: true });
-    await Deno.writeTextFile(join(dir, "data.yaml"), "path: .\ntrain: train/images\nval: valid/images\nnames: [a]\n");
+    await Deno.writeTextFile(
+      join(dir, "data.yaml"),
+      "path: .\ntrain: train/images\nval: valid/images\nnames: [a]\n",
+    );
     return dir;
   }, /val/],
   ["a label row with letters", async (dir) => {
@@ -54,7 +65,10 @@ const BAD_DATASETS: [string, (dir: string) => Promise<string>, RegExp][] = [
     await Deno.mkdir(join(dir, "labels"), { recursive: true });
     await Deno.copyFile(firstImage(), join(dir, "images", "a.jpg"));
     await Deno.writeTextFile(join(dir, "labels", "a.txt"), "0 0.5 0.5 0.2 0.2\n0 x 0.5 0.2 0.2\n");
-    await Deno.writeTextFile(join(dir, "data.yaml"), `path: ${dir}\ntrain: images\nval: images\nnames: [a]\n`);
+    await Deno.writeTextFile(
+      join(dir, "data.yaml"),
+      `path: ${dir}\ntrain: images\nval: images\nnames: [a]\n`,
+    );
     return dir;
   }, /a\.txt:2/],
 ];

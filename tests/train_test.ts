@@ -48,7 +48,16 @@ Deno.test("train() runs real local training end to end", async (t) => {
   });
 
   await t.step("run folder holds every artifact", async () => {
-    for (const file of ["weights/best.pt", "weights/last.pt", "results.csv", "results.png", "args.yaml", "run.json"]) {
+    for (
+      const file of [
+        "weights/best.pt",
+        "weights/last.pt",
+        "results.csv",
+        "results.png",
+        "args.yaml",
+        "run.json",
+      ]
+    ) {
       const info = await Deno.stat(join(run.dir, file));
       assert.ok(info.size > 0, `${file} is empty`);
     }
@@ -78,7 +87,13 @@ Deno.test("train() runs real local training end to end", async (t) => {
         }
       }
       const paths = details.artifacts.map((artifact) => artifact.path).sort();
-      assert.deepEqual(paths, ["args.yaml", "results.csv", "results.png", "weights/best.pt", "weights/last.pt"]);
+      assert.deepEqual(paths, [
+        "args.yaml",
+        "results.csv",
+        "results.png",
+        "weights/best.pt",
+        "weights/last.pt",
+      ]);
     } finally {
       await history.close();
     }
@@ -167,7 +182,13 @@ Deno.test("killing the trainer marks the run interrupted and keeps last.pt", asy
     await history.close();
   }
   // A new run can start at once in the same runs folder.
-  const next = await train(DATASET, { epochs: 1, imgsz: 64, device: "cpu", runsDir: temp.path, report: false });
+  const next = await train(DATASET, {
+    epochs: 1,
+    imgsz: 64,
+    device: "cpu",
+    runsDir: temp.path,
+    report: false,
+  });
   assert.equal((await next.done).status, "completed");
 });
 
