@@ -1,14 +1,21 @@
 /**
- * Opens the history's DuckDB file for one operation at a time. DuckDB lets one
- * process hold a database file, so every operation opens the file, works, and
- * closes it again; an operation that meets another process's lock retries with
- * bounded exponential back-off. Inside one process, operations on the same file
+ * Opens the history's DuckDB file for one operation at a time. DuckDB lets only
+ * one process open a database file, so every operation opens the file, works,
+ * and closes it again. An operation that meets another process's lock retries
+ * with bounded exponential back-off. Inside one process, operations on the same file
  * run one after another, because two DuckDB instances on one file in one process
  * can corrupt it.
  *
  * @module
  */
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBMaterializedResult,
+  type DuckDBPreparedStatement,
+  type DuckDBValue,
+  StatementType,
+} from "@duckdb/node-api";
 import { resolve } from "node:path";
 import { HistoryError } from "./errors.ts";
 
@@ -33,7 +40,7 @@ export interface DatabaseAccess {
   lockTimeoutMs?: number;
 }
 
-/** Runs `work` while this process holds the only handle on `path` that it opened. */
+/** Runs `work` after every earlier operation of this process on `path` has ended. */
 export function serialize<T>(path: string, work: () => Promise<T>): Promise<T> {
   const key = resolve(path);
   const previous = queues.get(key) ?? Promise.resolve();
@@ -77,7 +84,7 @@ export async function withOpenDatabase<T>(
   }
 }
 
-/** Tells whether DuckDB failed because another process holds the file. */
+/** Tells whether DuckDB failed because another process has the file open. */
 export function isLockError(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
   return message.includes("Could not set lock") || message.includes("Conflicting lock");
@@ -159,13 +166,54 @@ function openError(path: string, error: unknown): HistoryError {
   });
 }
 
+/** Prepared statements by SQL text, per connection; they end with their connection. */
+const statements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+
+async function prepared(
+  connection: DuckDBConnection,
+  sql: string,
+  params: DuckDBValue[] | Record<string, DuckDBValue> | undefined,
+): Promise<DuckDBPreparedStatement> {
+  let cache = statements.get(connection);
+  if (cache === undefined) {
+    cache = new Map();
+    statements.set(connection, cache);
+  }
+  let statement = cache.get(sql);
+  if (statement === undefined) {
+    statement = await connection.prepare(sql);
+    cache.set(sql, statement);
+  }
+  statement.clearBindings();
+  if (params !== undefined) statement.bind(params);
+  return statement;
+}
+
+/**
+ * Runs one statement through a prepared statement that is kept for the
+ * connection's lifetime, which saves the parse and plan on repeated calls.
+ */
+export async function execute(
+  connection: DuckDBConnection,
+  sql: string,
+  params?: DuckDBValue[] | Record<string, DuckDBValue>,
+): Promise<DuckDBMaterializedResult> {
+  return await (await prepared(connection, sql, params)).run();
+}
+
+/** Tells whether `sql` is one statement that only reads: SELECT (including WITH and FROM-first) or EXPLAIN. */
+export async function isReadOnlyQuery(connection: DuckDBConnection, sql: string): Promise<boolean> {
+  const type = (await prepared(connection, sql, undefined)).statementType;
+  return type === StatementType.SELECT || type === StatementType.EXPLAIN;
+}
+
 /** Runs a query and returns its rows with DuckDB values converted to plain JavaScript. */
 export async function queryRows(
   connection: DuckDBConnection,
   sql: string,
   params?: DuckDBValue[] | Record<string, DuckDBValue>,
 ): Promise<Record<string, unknown>[]> {
-  const reader = await connection.runAndReadAll(sql, params);
+  const reader = await (await prepared(connection, sql, params)).runAndReadAll();
   return reader.getRowObjectsJS().map((row) => {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(row)) out[key] = plainValue(value);
@@ -184,9 +232,17 @@ function plainValue(value: unknown): unknown {
   return value;
 }
 
-/** Runs `work` inside BEGIN/COMMIT and rolls back when it throws. */
+/** Connections inside a transaction that inTransaction() began. */
+const inTransactionNow = new WeakSet<DuckDBConnection>();
+
+/**
+ * Runs `work` inside BEGIN/COMMIT and rolls back when it throws. Inside an
+ * outer transaction, `work` joins it, because DuckDB has no nested transactions.
+ */
 export async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  if (inTransactionNow.has(connection)) return await work();
   await connection.run("BEGIN TRANSACTION");
+  inTransactionNow.add(connection);
   try {
     const result = await work();
     await connection.run("COMMIT");
@@ -194,5 +250,7 @@ export async function inTransaction<T>(connection: DuckDBConnection, work: () =>
   } catch (error) {
     await connection.run("ROLLBACK").catch(() => {});
     throw error;
+  } finally {
+    inTransactionNow.delete(connection);
   }
 }

@@ -21,7 +21,7 @@ import {
 import { queryRows } from "./_history_db.ts";
 import { runFromRow } from "./_history_rows.ts";
 
-/** Metric that lists and leaderboards rank by unless told otherwise. */
+/** Metric that run lists and leaderboards use by default. */
 export const DEFAULT_METRIC = "metrics/mAP50-95(B)";
 
 /** Test-metric fields that {@linkcode leaderboardQuery} can rank by, as `test/<field>`. */

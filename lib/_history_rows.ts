@@ -36,6 +36,7 @@ export const RUN_COLUMNS: readonly [keyof RunRecord, string, ColumnKind][] = [
   ["pid", "pid", "int"],
   ["hostname", "hostname", "text"],
   ["epochsPlanned", "epochs_planned", "int"],
+  ["importKey", "import_key", "text"],
 ];
 
 /** SQL placeholder for parameter `n` of a column of `kind`, with the cast it needs. */

@@ -82,20 +82,24 @@ const MIGRATIONS: readonly string[][] = [
 
 /**
  * SQL that inserts the run_metrics rows computed from the rows of `source` (a table shaped like
- * epochs) that match `where`.
- * Positions pack (segment, epoch) into one number so that arg_min/arg_max pick both together.
+ * epochs) that match `where`. Positions pack (segment, epoch) into one number; ties go to the
+ * earliest position, and `summarizeEpochs()` in _history_write.ts computes the same in memory.
  */
 export function summarySql(source: string, where: string): string {
   const position = "(segment::BIGINT * 1000000 + epoch)";
+  const minPosition = `arg_min(${position}, (value, ${position})) FILTER (value IS NOT NULL)`;
+  const maxPosition = `arg_max(${position}, (value, -${position})) FILTER (value IS NOT NULL)`;
+  const split = (expression: string) =>
+    `(${expression} // 1000000)::INTEGER, (${expression} % 1000000)::INTEGER`;
   return `INSERT INTO run_metrics
     SELECT run_id, metric, count(*)::INTEGER,
-      min(value), (arg_min(${position}, value) // 1000000)::INTEGER, (arg_min(${position}, value) % 1000000)::INTEGER,
-      max(value), (arg_max(${position}, value) // 1000000)::INTEGER, (arg_max(${position}, value) % 1000000)::INTEGER,
-      arg_max(value, ${position}), (max(${position}) // 1000000)::INTEGER, (max(${position}) % 1000000)::INTEGER
+      min(value), ${split(minPosition)},
+      max(value), ${split(maxPosition)},
+      arg_max_null(value, ${position}), ${split(`max(${position})`)}
     FROM ${source} WHERE ${where} GROUP BY run_id, metric`;
 }
 
-/** Tells whether the database holds no tables at all (a new file). */
+/** Tells whether the database has no tables at all (a new file). */
 async function isEmpty(connection: DuckDBConnection): Promise<boolean> {
   const rows = await queryRows(
     connection,

@@ -9,7 +9,7 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { NotFoundError } from "./errors.ts";
 import type { EpochRecord } from "./history.ts";
 import type { TestMetrics } from "./metrics.ts";
-import { queryRows } from "./_history_db.ts";
+import { execute, queryRows } from "./_history_db.ts";
 import { metricValue } from "./_history_rows.ts";
 import { summarySql } from "./_history_schema.ts";
 
@@ -36,7 +36,8 @@ export async function insertEpoch(
     values.push(metric, metricValue(value));
     return `($1, $2, $3, $${2 * i + 4}, $${2 * i + 5})`;
   });
-  await connection.run(
+  await execute(
+    connection,
     `INSERT INTO epochs (run_id, segment, epoch, metric, value) VALUES ${tuples.join(", ")}`,
     [runId, epoch.segment ?? 1, epoch.epoch, ...values],
   );
@@ -44,35 +45,40 @@ export async function insertEpoch(
 
 /** Recomputes a run's run_metrics rows from its stored epochs. */
 export async function refreshRunMetrics(connection: DuckDBConnection, runId: string): Promise<void> {
-  await connection.run("DELETE FROM run_metrics WHERE run_id = $1", [runId]);
-  await connection.run(summarySql("epochs", "run_id = $1"), [runId]);
+  await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
+  await execute(connection, summarySql("epochs", "run_id = $1"), [runId]);
+}
+
+/** Tells whether any epoch of the run is stored, from the small run_metrics table. */
+export async function hasEpochs(connection: DuckDBConnection, runId: string): Promise<boolean> {
+  const rows = await queryRows(connection, "SELECT 1 FROM run_metrics WHERE run_id = $1 LIMIT 1", [runId]);
+  return rows.length > 0;
 }
 
 /**
- * Appends many epochs through DuckDB's appender into a temporary table, then
- * moves them into epochs and computes the run's summary from the temporary
- * table, so that the large epochs table is not scanned.
+ * Appends the epochs of a run that has none stored (neither in epochs nor in
+ * run_metrics), through DuckDB's appender,
+ * and inserts the run's summary computed in memory, so that the large epochs
+ * table is never scanned.
  */
 export async function appendEpochs(
   connection: DuckDBConnection,
   runId: string,
   epochs: EpochRecord[],
 ): Promise<void> {
-  await connection.run(
-    "CREATE OR REPLACE TEMP TABLE new_epochs (run_id VARCHAR, segment INTEGER, epoch INTEGER, metric VARCHAR, value DOUBLE)",
-  );
-  const appender = await connection.createAppender("new_epochs", null, "temp");
+  // Column order of the epochs table: version 2 appended segment after the version 1 columns.
+  const appender = await connection.createAppender("epochs");
   try {
     for (const epoch of epochs) {
       const segment = epoch.segment ?? 1;
       for (const [metric, raw] of Object.entries(epoch.metrics)) {
         const value = metricValue(raw);
         appender.appendVarchar(runId);
-        appender.appendInteger(segment);
         appender.appendInteger(epoch.epoch);
         appender.appendVarchar(metric);
         if (value === null) appender.appendNull();
         else appender.appendDouble(value);
+        appender.appendInteger(segment);
         appender.endRow();
       }
     }
@@ -80,13 +86,117 @@ export async function appendEpochs(
   } finally {
     appender.closeSync();
   }
+  await insertSummary(connection, runId, summarizeEpochs(epochs));
+}
 
-  await connection.run(
-    "INSERT INTO epochs (run_id, segment, epoch, metric, value) SELECT run_id, segment, epoch, metric, value FROM new_epochs",
-  );
-  await connection.run("DELETE FROM run_metrics WHERE run_id = $1", [runId]);
-  await connection.run(summarySql("new_epochs", "TRUE"));
-  await connection.run("DROP TABLE new_epochs");
+/** One run_metrics row: [metric, count, min, minSegment, minEpoch, max, maxSegment, maxEpoch, last, lastSegment, lastEpoch]. */
+type SummaryRow = [string, number, ...(number | null)[]];
+
+/** Running summary of one metric: count, and [value, segment, epoch] of the min, max and last. */
+interface MetricStat {
+  count: number;
+  min?: [number, number, number];
+  max?: [number, number, number];
+  last?: [number | null, number, number];
+}
+
+/**
+ * Computes run_metrics rows in memory, with the rules of `summarySql()`: NULL
+ * values are skipped for min and max, ties go to the earliest (segment, epoch),
+ * and the last value is the one at the latest position, even when NULL.
+ * `stats` carries the summary of earlier epochs, which must all come before `epochs`.
+ */
+export function summarizeEpochs(epochs: EpochRecord[], stats = new Map<string, MetricStat>()): SummaryRow[] {
+  const ordered = epochs.map((epoch) => ({
+    segment: epoch.segment ?? 1,
+    epoch: epoch.epoch,
+    metrics: epoch.metrics,
+  }))
+    .sort((a, b) => a.segment - b.segment || a.epoch - b.epoch);
+  for (const { segment, epoch, metrics } of ordered) {
+    for (const [metric, raw] of Object.entries(metrics)) {
+      const value = metricValue(raw);
+      const stat = stats.get(metric) ?? { count: 0 };
+      stats.set(metric, stat);
+      stat.count++;
+      stat.last = [value, segment, epoch];
+      if (value === null) continue;
+      if (stat.min === undefined || value < stat.min[0]) stat.min = [value, segment, epoch];
+      if (stat.max === undefined || value > stat.max[0]) stat.max = [value, segment, epoch];
+    }
+  }
+  return [...stats].map(([metric, stat]) => [
+    metric,
+    stat.count,
+    ...(stat.min ?? [null, null, null]),
+    ...(stat.max ?? [null, null, null]),
+    ...(stat.last ?? [null, null, null]),
+  ]);
+}
+
+/**
+ * Stores one epoch. A new epoch after every stored one (the usual case while
+ * training) updates the run's summary from its run_metrics rows alone. An epoch
+ * that replaces or precedes stored ones recomputes it from the run's epochs.
+ */
+export async function recordOneEpoch(
+  connection: DuckDBConnection,
+  runId: string,
+  epoch: EpochRecord,
+): Promise<void> {
+  const segment = epoch.segment ?? 1;
+  const rows = await queryRows(connection, "SELECT * FROM run_metrics WHERE run_id = $1", [runId]);
+  const stats = new Map<string, MetricStat>();
+  let lastPosition = -1;
+  for (const row of rows) {
+    const triple = (side: string) =>
+      row[`${side}_segment`] === null
+        ? undefined
+        : [row[`${side}_value`], row[`${side}_segment`], row[`${side}_epoch`]] as [number, number, number];
+    stats.set(String(row.metric), {
+      count: Number(row.epochs),
+      min: triple("min"),
+      max: triple("max"),
+      last: triple("last"),
+    });
+    lastPosition = Math.max(lastPosition, Number(row.last_segment) * 1_000_000 + Number(row.last_epoch));
+  }
+
+  if (segment * 1_000_000 + epoch.epoch > lastPosition) {
+    await insertEpoch(connection, runId, epoch);
+    const summary = summarizeEpochs([epoch], stats);
+    await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
+    await insertSummary(connection, runId, summary);
+    return;
+  }
+  await execute(connection, "DELETE FROM epochs WHERE run_id = $1 AND segment = $2 AND epoch = $3", [
+    runId,
+    segment,
+    epoch.epoch,
+  ]);
+  await insertEpoch(connection, runId, epoch);
+  await refreshRunMetrics(connection, runId);
+}
+
+async function insertSummary(connection: DuckDBConnection, runId: string, rows: SummaryRow[]): Promise<void> {
+  const appender = await connection.createAppender("run_metrics");
+  try {
+    for (const [metric, count, ...numbers] of rows) {
+      appender.appendVarchar(runId);
+      appender.appendVarchar(metric);
+      appender.appendInteger(count);
+      numbers.forEach((value, i) => {
+        // Every third number (from the first) is a value; the others are segment and epoch.
+        if (value === null) appender.appendNull();
+        else if (i % 3 === 0) appender.appendDouble(value);
+        else appender.appendInteger(value);
+      });
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }
 
 /** Replaces the test metrics and per-class rows of one run and split. */
@@ -96,9 +206,10 @@ export async function recordTestMetricsRows(
   metrics: TestMetrics,
 ): Promise<void> {
   const key = [runId, metrics.split];
-  await connection.run("DELETE FROM test_metrics WHERE run_id = $1 AND split = $2", key);
-  await connection.run("DELETE FROM class_metrics WHERE run_id = $1 AND split = $2", key);
-  await connection.run(
+  await execute(connection, "DELETE FROM test_metrics WHERE run_id = $1 AND split = $2", key);
+  await execute(connection, "DELETE FROM class_metrics WHERE run_id = $1 AND split = $2", key);
+  await execute(
+    connection,
     `INSERT INTO test_metrics (run_id, split, weights, images, instances, precision, recall, map50, map50_95,
       speed_ms, confusion_matrix, recorded_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS JSON), CAST($11 AS JSON), now())`,
@@ -132,7 +243,8 @@ export async function recordTestMetricsRows(
     );
     return `($1, $2, ${Array.from({ length: 8 }, (_, i) => `$${first + i}`).join(", ")})`;
   });
-  await connection.run(
+  await execute(
+    connection,
     `INSERT INTO class_metrics (run_id, split, class_id, name, images, instances, precision, recall, map50, map50_95)
      VALUES ${tuples.join(", ")}`,
     values,
@@ -159,12 +271,14 @@ export async function repairInterruptedRuns(connection: DuckDBConnection): Promi
     const id = String(row.id);
     const message =
       `Trainer process ${pid} on ${host} ended while the run was running; its finished epochs are kept`;
-    await connection.run(
+    await execute(
+      connection,
       `UPDATE runs SET status = 'interrupted', status_message = $2, finished_at = coalesce(finished_at, now()),
         updated_at = now() WHERE id = $1`,
       [id, message],
     );
-    await connection.run(
+    await execute(
+      connection,
       "INSERT INTO events (run_id, time, type, message) VALUES ($1, now(), 'status', $2)",
       [id, message],
     );

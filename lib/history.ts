@@ -1,6 +1,6 @@
 /**
  * The run history: a DuckDB file that records every training run, its epochs,
- * test metrics, artifacts and events, and answers list, leaderboard and
+ * test metrics, artifacts and events, and runs list, leaderboard and
  * comparison queries. Several processes (a notebook kernel and `deno task`
  * scripts) can share one file, because each operation opens it briefly and
  * waits while another process holds it.
@@ -28,14 +28,22 @@ import type { RunStatus } from "./events.ts";
 import { HistoryError, NotFoundError, OptionsError, redactTokens } from "./errors.ts";
 import type { TestMetrics } from "./metrics.ts";
 import { defaultHistoryPath } from "./paths.ts";
-import { inTransaction, queryRows, serialize, withDatabase, withOpenDatabase } from "./_history_db.ts";
+import {
+  execute,
+  inTransaction,
+  isReadOnlyQuery,
+  queryRows,
+  serialize,
+  withDatabase,
+  withOpenDatabase,
+} from "./_history_db.ts";
 import { ensureSchema } from "./_history_schema.ts";
 import { placeholder, RUN_COLUMNS, toColumnValue, toParams } from "./_history_rows.ts";
 import {
   appendEpochs,
-  insertEpoch,
+  hasEpochs,
+  recordOneEpoch,
   recordTestMetricsRows,
-  refreshRunMetrics,
   repairInterruptedRuns,
   requireRun,
 } from "./_history_write.ts";
@@ -70,16 +78,19 @@ export interface RunRecord {
   startedAt?: string;
   /** ISO 8601 time the run reached a terminal status. */
   finishedAt?: string;
-  /** Where the run trained; "imported" for run folders trained elsewhere. */
+  /** Training backend; "imported" for run folders trained elsewhere. */
   backend: "local" | "hf-jobs" | "imported";
   /** Hugging Face Jobs hardware flavor, such as "t4-small". */
   flavor?: string;
+  /** Hugging Face job id. */
   jobId?: string;
+  /** Web page of the Hugging Face job. */
   jobUrl?: string;
   /** Namespace that owns the Hugging Face job. */
   jobOwner?: string;
+  /** Lifecycle status. */
   status: RunStatus;
-  /** Why the run has its status (error text for failed runs). */
+  /** Reason for the status, such as the error text of a failed run. */
   statusMessage?: string;
   /** Local data.yaml or dataset folder. */
   datasetPath?: string;
@@ -95,7 +106,9 @@ export interface RunRecord {
   args: Record<string, unknown>;
   /** Versions of the software involved, by package name. */
   versions: Record<string, string>;
+  /** Random seed passed to Ultralytics. */
   seed?: number;
+  /** Commit of the project repository the run was started from. */
   gitCommit?: string;
   /** Folder with the run's weights and results.csv. */
   runDir?: string;
@@ -103,7 +116,10 @@ export interface RunRecord {
   pid?: number;
   /** Host the trainer runs on, for crash detection. */
   hostname?: string;
+  /** Epochs the run was started with. */
   epochsPlanned?: number;
+  /** For imported runs: SHA-256 of the run folder's path and results.csv, so that a folder is imported once. */
+  importKey?: string;
 }
 
 /** One epoch's metrics, named as the columns of Ultralytics' results.csv. */
@@ -118,18 +134,21 @@ export interface EpochRecord {
 
 /** A file a run produced. */
 export interface ArtifactRecord {
+  /** File path, relative to the run folder when inside it. */
   path: string;
   /** Size in bytes. */
   size: number;
   /** Hex SHA-256 of the content. */
   sha256: string;
-  /** What the file is, such as "weights" or "plot". */
+  /** File kind, such as "weights" or "plot". */
   kind?: string;
 }
 
 /** Something that happened during a run. */
 export interface EventRecord {
+  /** Event kind, such as "start", "status" or "error". */
   type: string;
+  /** Human-readable text. */
   message?: string;
   /** ISO 8601 time. @default {now} */
   time?: string;
@@ -139,7 +158,7 @@ export interface EventRecord {
 
 /** Options of {@linkcode History.open}. */
 export interface HistoryOpenOptions {
-  /** Maximum milliseconds an operation waits while another process holds the file. @default {30000} */
+  /** Maximum milliseconds an operation waits for another process's lock on the file. @default {30000} */
   lockTimeoutMs?: number;
 }
 
@@ -153,8 +172,8 @@ export class History {
   readonly #lockTimeoutMs: number;
   #closed = false;
   /** Connection held by {@linkcode History.batch}, and the queue of operations using it. */
-  #held?: DuckDBConnection;
-  #heldQueue: Promise<unknown> = Promise.resolve();
+  #batchConnection?: DuckDBConnection;
+  #batchQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(path: string, lockTimeoutMs: number) {
     this.path = path;
@@ -192,7 +211,7 @@ export class History {
           hint: "Use a new id, or updateRun() to change the existing run",
         });
       }
-      await connection.run(sql, values);
+      await execute(connection, sql, values);
     });
   }
 
@@ -203,7 +222,8 @@ export class History {
     const values = columns.map(([field, , kind]) => toColumnValue(field, kind, patch[field]));
     const assignments = columns.map(([, column, kind], i) => `${column} = ${placeholder(kind, i + 2)}`);
     await this.#use(false, async (connection) => {
-      const result = await connection.run(
+      const result = await execute(
+        connection,
         `UPDATE runs SET ${assignments.join(", ")}, updated_at = now() WHERE id = $1`,
         [id, ...values],
       );
@@ -216,15 +236,7 @@ export class History {
     checkEpoch(epoch);
     await this.#use(false, async (connection) => {
       await requireRun(connection, runId, this.path);
-      await inTransaction(connection, async () => {
-        await connection.run("DELETE FROM epochs WHERE run_id = $1 AND segment = $2 AND epoch = $3", [
-          runId,
-          epoch.segment ?? 1,
-          epoch.epoch,
-        ]);
-        await insertEpoch(connection, runId, epoch);
-        await refreshRunMetrics(connection, runId);
-      });
+      await inTransaction(connection, () => recordOneEpoch(connection, runId, epoch));
     });
   }
 
@@ -234,7 +246,11 @@ export class History {
     await this.#use(false, async (connection) => {
       await requireRun(connection, runId, this.path);
       await inTransaction(connection, async () => {
-        await connection.run("DELETE FROM epochs WHERE run_id = $1", [runId]);
+        // Skips the scan of the whole epochs table when the run has no epochs yet (a bulk import).
+        if (await hasEpochs(connection, runId)) {
+          await execute(connection, "DELETE FROM epochs WHERE run_id = $1", [runId]);
+          await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
+        }
         await appendEpochs(connection, runId, epochs);
       });
     });
@@ -256,8 +272,11 @@ export class History {
     await this.#use(false, async (connection) => {
       await requireRun(connection, runId, this.path);
       await inTransaction(connection, async () => {
-        await connection.run("DELETE FROM artifacts WHERE run_id = $1 AND path = $2", [runId, artifact.path]);
-        await connection.run("INSERT INTO artifacts VALUES ($1, $2, $3, $4, $5, now())", [
+        await execute(connection, "DELETE FROM artifacts WHERE run_id = $1 AND path = $2", [
+          runId,
+          artifact.path,
+        ]);
+        await execute(connection, "INSERT INTO artifacts VALUES ($1, $2, $3, $4, $5, now())", [
           runId,
           artifact.path,
           artifact.size,
@@ -275,7 +294,8 @@ export class History {
     const message = event.message === undefined ? null : redactTokens(event.message);
     await this.#use(false, async (connection) => {
       await requireRun(connection, runId, this.path);
-      await connection.run(
+      await execute(
+        connection,
         "INSERT INTO events (run_id, time, type, message, data) VALUES ($1, CAST($2 AS TIMESTAMPTZ), $3, $4, CAST($5 AS JSON))",
         [runId, time, event.type, message, data],
       );
@@ -317,7 +337,15 @@ export class History {
    */
   sql(query: string, params?: unknown[] | Record<string, unknown>): Promise<Record<string, unknown>[]> {
     const values = toParams(params);
-    return this.#use(true, (connection) => queryRows(connection, query, values));
+    return this.#use(true, async (connection) => {
+      if (!(await isReadOnlyQuery(connection, query))) {
+        throw new OptionsError("sql() runs only SELECT queries", {
+          value: query,
+          hint: "Change runs through createRun(), updateRun() and the record*() methods",
+        });
+      }
+      return await queryRows(connection, query, values);
+    });
   }
 
   /** Writes each table to `<folder>/<table>.parquet` and returns the file paths. */
@@ -328,30 +356,36 @@ export class History {
   }
 
   /**
-   * Holds the file open while `work` runs, so that many operations in a row
-   * (a bulk import) skip reopening it. Other processes wait until `work` ends.
-   * Inside `work`, use this History object only: another History object on the
-   * same file would wait for this batch to end, forever.
+   * Runs `work` with the file held open and inside one transaction, so that many
+   * operations in a row (a bulk import) skip reopening the file and committing
+   * each step. When `work` throws, nothing it wrote is kept. Other processes wait
+   * until `work` ends. Inside `work`, use this History object only: another
+   * History object on the same file would wait for this batch to end, forever.
    */
   async batch<T>(work: (history: History) => Promise<T>): Promise<T> {
     this.#checkOpen();
-    if (this.#held) return await work(this);
+    if (this.#batchConnection) return await work(this);
     return await serialize(
       this.path,
       () =>
         withOpenDatabase(this.path, { lockTimeoutMs: this.#lockTimeoutMs }, async (connection) => {
-          this.#held = connection;
+          this.#batchConnection = connection;
           try {
-            return await work(this);
+            return await inTransaction(connection, async () => {
+              try {
+                return await work(this);
+              } finally {
+                await this.#batchQueue.catch(() => {});
+              }
+            });
           } finally {
-            await this.#heldQueue.catch(() => {});
-            this.#held = undefined;
+            this.#batchConnection = undefined;
           }
         }),
     );
   }
 
-  /** Waits for pending operations; later calls throw. The file is never held open between operations. */
+  /** Waits for pending operations, after which calls throw. Nothing stays open to release, because outside batch() the file is closed after every operation. */
   async close(): Promise<void> {
     this.#closed = true;
     await serialize(this.path, () => Promise.resolve());
@@ -377,10 +411,10 @@ export class History {
   /** Runs `work` on the held batch connection, or on the file opened for this operation only. */
   async #use<T>(readOnly: boolean, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     this.#checkOpen();
-    const held = this.#held;
-    if (held) {
-      const result = this.#heldQueue.catch(() => {}).then(() => work(held));
-      this.#heldQueue = result.catch(() => {});
+    const batchConnection = this.#batchConnection;
+    if (batchConnection) {
+      const result = this.#batchQueue.catch(() => {}).then(() => work(batchConnection));
+      this.#batchQueue = result.catch(() => {});
       return await result;
     }
     return await withDatabase(this.path, { readOnly, lockTimeoutMs: this.#lockTimeoutMs }, work);
@@ -388,8 +422,9 @@ export class History {
 }
 
 function checkEpoch(epoch: EpochRecord): void {
-  if (!Number.isInteger(epoch.epoch) || epoch.epoch < 0) {
-    throw new OptionsError("Epoch number must be an integer of 0 or more", { value: epoch.epoch });
+  // run_metrics packs (segment, epoch) into segment * 1e6 + epoch.
+  if (!Number.isInteger(epoch.epoch) || epoch.epoch < 0 || epoch.epoch >= 1_000_000) {
+    throw new OptionsError("Epoch number must be an integer from 0 to 999999", { value: epoch.epoch });
   }
   const segment = epoch.segment ?? 1;
   if (!Number.isInteger(segment) || segment < 1) {

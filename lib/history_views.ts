@@ -16,36 +16,34 @@ interface Section {
   rows: Record<string, unknown>[];
 }
 
-/** A titled table of rows, shown as text in terminals and as HTML in notebooks. */
-abstract class TableView {
-  /** Titles and rows of each table that the view shows, in order. */
-  protected abstract sections(): Section[];
+function sectionsText(sections: Section[]): string {
+  return sections.map((section) => `${section.title}\n${plainTable(section.columns, section.rows)}`).join(
+    "\n\n",
+  );
+}
 
-  /** Returns the view as aligned plain-text tables. */
-  toString(): string {
-    return this.sections().map((section) => `${section.title}\n${plainTable(section.columns, section.rows)}`)
-      .join("\n\n");
-  }
-
-  /** Returns the Jupyter display bundle: HTML tables with a plain-text fallback. */
-  [JUPYTER_DISPLAY](): Record<string, string> {
-    const html = this.sections().map((section) => htmlTable(section.columns, section.rows, section.title))
-      .join("\n");
-    return { "text/plain": this.toString(), "text/html": html };
-  }
+function sectionsBundle(sections: Section[]): Record<string, string> {
+  const html = sections.map((section) => htmlTable(section.columns, section.rows, section.title)).join("\n");
+  return { "text/plain": sectionsText(sections), "text/html": html };
 }
 
 /** One run in a {@linkcode RunList}. */
 export interface RunSummary {
+  /** Run id. */
   id: string;
+  /** ISO 8601 time the run was created. */
   createdAt: string;
+  /** Lifecycle status. */
   status: RunRecord["status"];
+  /** Training backend. */
   backend: RunRecord["backend"];
+  /** Model weights or YAML the run started from. */
   model: string;
   /** Dataset repo, else dataset path. */
   dataset?: string;
   /** Epochs recorded, over all segments. */
   epochs: number;
+  /** Epochs the run was started with. */
   epochsPlanned?: number;
   /** Best validation mAP50-95 (box) over the recorded epochs. */
   bestMap50_95?: number;
@@ -54,15 +52,25 @@ export interface RunSummary {
 }
 
 /** Runs from {@linkcode History.listRuns}, newest first. */
-export class RunList extends TableView {
+export class RunList {
+  /** Wraps query results; {@linkcode History} builds these. */
   constructor(
     /** Runs, newest first. */
     readonly runs: RunSummary[],
   ) {
-    super();
   }
 
-  protected sections(): Section[] {
+  /** Returns the view as aligned plain-text tables. */
+  toString(): string {
+    return sectionsText(this.#sections());
+  }
+
+  /** Returns the Jupyter display bundle: HTML tables with a plain-text fallback. */
+  [JUPYTER_DISPLAY](): Record<string, string> {
+    return sectionsBundle(this.#sections());
+  }
+
+  #sections(): Section[] {
     const columns: TableColumn[] = [
       { key: "id", label: "id" },
       { key: "created", label: "created (UTC)" },
@@ -87,9 +95,13 @@ export class RunList extends TableView {
 export interface LeaderboardRow {
   /** 1-based rank. */
   rank: number;
+  /** Run id. */
   id: string;
+  /** Model weights or YAML the run started from. */
   model: string;
+  /** Dataset repo, else dataset path. */
   dataset?: string;
+  /** Lifecycle status. */
   status: RunRecord["status"];
   /** The ranked value: the best epoch's value, or the test metric. */
   value: number;
@@ -97,11 +109,13 @@ export interface LeaderboardRow {
   segment?: number;
   /** Epoch of the best value; absent for test metrics. */
   epoch?: number;
+  /** ISO 8601 time the run was created. */
   createdAt: string;
 }
 
 /** Runs ranked by one metric, from {@linkcode History.leaderboard}. */
-export class Leaderboard extends TableView {
+export class Leaderboard {
+  /** Wraps query results; {@linkcode History} builds these. */
   constructor(
     /** Metric ranked by: a results.csv column, or `test/<field>` of the test metrics. */
     readonly metric: string,
@@ -110,10 +124,19 @@ export class Leaderboard extends TableView {
     /** Ranked runs, best first. */
     readonly rows: LeaderboardRow[],
   ) {
-    super();
   }
 
-  protected sections(): Section[] {
+  /** Returns the view as aligned plain-text tables. */
+  toString(): string {
+    return sectionsText(this.#sections());
+  }
+
+  /** Returns the Jupyter display bundle: HTML tables with a plain-text fallback. */
+  [JUPYTER_DISPLAY](): Record<string, string> {
+    return sectionsBundle(this.#sections());
+  }
+
+  #sections(): Section[] {
     const columns: TableColumn[] = [
       { key: "rank", label: "#", right: true },
       { key: "id", label: "id" },
@@ -141,8 +164,9 @@ export class Leaderboard extends TableView {
   }
 }
 
-/** Everything the history holds about one run, from {@linkcode History.getRun}. */
-export class RunDetails extends TableView {
+/** Everything the history contains about one run, from {@linkcode History.getRun}. */
+export class RunDetails {
+  /** Wraps query results; {@linkcode History} builds these. */
   constructor(
     /** The run's record. */
     readonly run: RunRecord,
@@ -155,10 +179,19 @@ export class RunDetails extends TableView {
     /** Events in the order they were recorded. */
     readonly events: EventRecord[],
   ) {
-    super();
   }
 
-  protected sections(): Section[] {
+  /** Returns the view as aligned plain-text tables. */
+  toString(): string {
+    return sectionsText(this.#sections());
+  }
+
+  /** Returns the Jupyter display bundle: HTML tables with a plain-text fallback. */
+  [JUPYTER_DISPLAY](): Record<string, string> {
+    return sectionsBundle(this.#sections());
+  }
+
+  #sections(): Section[] {
     const field: TableColumn[] = [{ key: "field", label: "field" }, { key: "value", label: "value" }];
     const runRows = Object.entries(this.run).map(([key, value]) => ({ field: key, value }));
     const sections: Section[] = [{ title: `Run ${this.run.id}`, columns: field, rows: runRows }];
@@ -203,7 +236,8 @@ export class RunDetails extends TableView {
 }
 
 /** Key metrics of several runs side by side, from {@linkcode History.compareRuns}. */
-export class RunComparison extends TableView {
+export class RunComparison {
+  /** Wraps query results; {@linkcode History} builds these. */
   constructor(
     /** Compared runs, in the order requested. */
     readonly runs: RunRecord[],
@@ -212,10 +246,19 @@ export class RunComparison extends TableView {
     /** Every epoch of each run, by run id. */
     readonly epochs: Record<string, EpochRecord[]>,
   ) {
-    super();
   }
 
-  protected sections(): Section[] {
+  /** Returns the view as aligned plain-text tables. */
+  toString(): string {
+    return sectionsText(this.#sections());
+  }
+
+  /** Returns the Jupyter display bundle: HTML tables with a plain-text fallback. */
+  [JUPYTER_DISPLAY](): Record<string, string> {
+    return sectionsBundle(this.#sections());
+  }
+
+  #sections(): Section[] {
     const columns: TableColumn[] = [
       { key: "label", label: "" },
       ...this.runs.map((run) => ({ key: run.id, label: run.id, right: true })),

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { HistoryError, NotFoundError, OptionsError } from "../lib/errors.ts";
 import { History, type RunRecord } from "../lib/history.ts";
+import { importRun } from "../lib/history_import.ts";
 import type { TestMetrics } from "../lib/metrics.ts";
 import { JUPYTER_DISPLAY } from "../lib/_table.ts";
 
-/** A temporary folder that is removed when the test leaves its scope. */
+/** Creates a temporary folder that is removed when the test leaves its scope. */
 async function tempFolder(): Promise<{ dir: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "history_test_" });
   return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
@@ -335,7 +338,11 @@ Deno.test("sql() binds parameters and rejects writes", async () => {
     model: "yolo11n.yaml",
   });
   assert.deepEqual(named, [{ n: 1 }]);
-  await assert.rejects(history.sql("DELETE FROM runs"), /read-only/);
+  await assert.rejects(history.sql("DELETE FROM runs"), /only SELECT/);
+  await history.batch(async (h) => {
+    await assert.rejects(h.sql("UPDATE runs SET status = 'failed'"), /only SELECT/);
+  });
+  assert.equal((await history.getRun("a")).run.status, "running");
   await history.close();
 });
 
@@ -463,4 +470,233 @@ Deno.test("batch() keeps the file open across operations", async () => {
   assert.deepEqual(board.rows.map((row) => row.id), ["r4", "r3", "r2", "r1", "r0"]);
   await history.close();
   await assert.rejects(history.listRuns(), /is closed/);
+});
+
+/** Creates a history as trainbook's schema version 1 wrote it, with one run of two epochs. */
+async function createVersion1History(path: string): Promise<void> {
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  const statements = [
+    "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+    `CREATE TABLE runs (id VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ,
+      finished_at TIMESTAMPTZ, backend VARCHAR NOT NULL, flavor VARCHAR, job_id VARCHAR, job_url VARCHAR,
+      status VARCHAR NOT NULL, status_message VARCHAR, dataset_path VARCHAR, dataset_repo VARCHAR,
+      dataset_fingerprint VARCHAR, model VARCHAR NOT NULL, task VARCHAR, args JSON, versions JSON, seed BIGINT,
+      git_commit VARCHAR, run_dir VARCHAR, pid BIGINT, hostname VARCHAR, updated_at TIMESTAMPTZ)`,
+    "CREATE TABLE epochs (run_id VARCHAR NOT NULL, epoch INTEGER NOT NULL, metric VARCHAR NOT NULL, value DOUBLE)",
+    `CREATE TABLE test_metrics (run_id VARCHAR NOT NULL, split VARCHAR NOT NULL, weights VARCHAR, images INTEGER,
+      instances INTEGER, precision DOUBLE, recall DOUBLE, map50 DOUBLE, map50_95 DOUBLE, speed_ms JSON,
+      confusion_matrix JSON, recorded_at TIMESTAMPTZ)`,
+    `CREATE TABLE class_metrics (run_id VARCHAR NOT NULL, split VARCHAR NOT NULL, class_id INTEGER NOT NULL,
+      name VARCHAR, images INTEGER, instances INTEGER, precision DOUBLE, recall DOUBLE, map50 DOUBLE, map50_95 DOUBLE)`,
+    `CREATE TABLE artifacts (run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, size BIGINT, sha256 VARCHAR,
+      kind VARCHAR, recorded_at TIMESTAMPTZ)`,
+    "INSERT INTO meta VALUES ('schema_version', '1')",
+    `INSERT INTO runs (id, created_at, backend, status, model, args, versions)
+      VALUES ('old', '2025-06-01T10:00:00Z', 'local', 'completed', 'yolov8n.pt', '{"imgsz": 640}', '{}')`,
+    `INSERT INTO epochs VALUES ('old', 1, 'metrics/mAP50-95(B)', 0.2), ('old', 1, 'train/box_loss', 1.5),
+      ('old', 2, 'metrics/mAP50-95(B)', 0.35), ('old', 2, 'train/box_loss', 1.2)`,
+  ];
+  for (const statement of statements) await connection.run(statement);
+  connection.closeSync();
+  instance.closeSync();
+}
+
+Deno.test("History.open() upgrades a version 1 history in place", async () => {
+  await using folder = await tempFolder();
+  const path = join(folder.dir, "history.duckdb");
+  await createVersion1History(path);
+
+  const history = await History.open(path);
+  const version = await history.sql("SELECT value FROM meta WHERE key = 'schema_version'");
+  assert.equal(version[0].value, "2");
+  const old = await history.getRun("old");
+  assert.equal(old.run.model, "yolov8n.pt");
+  assert.deepEqual(old.run.args, { imgsz: 640 });
+  assert.deepEqual(old.epochs.map((epoch) => [epoch.segment, epoch.epoch]), [[1, 1], [1, 2]]);
+  const board = await history.leaderboard();
+  assert.equal(board.rows[0].id, "old");
+  assert.equal(board.rows[0].value, 0.35);
+  assert.equal(board.rows[0].epoch, 2);
+
+  // The upgraded file takes the columns and tables that version 2 added.
+  await history.updateRun("old", { jobOwner: "me", epochsPlanned: 2 });
+  await history.recordEvent("old", { type: "note", message: "upgraded" });
+  await history.recordEpoch("old", { epoch: 1, segment: 2, metrics: { "metrics/mAP50-95(B)": 0.5 } });
+  const upgraded = await history.getRun("old");
+  assert.equal(upgraded.run.jobOwner, "me");
+  assert.equal(upgraded.events.length, 1);
+  assert.equal(upgraded.epochs.length, 3);
+  await history.close();
+
+  const reopened = await History.open(path);
+  assert.equal((await reopened.listRuns()).runs.length, 1);
+  await reopened.close();
+});
+
+Deno.test("replaceEpochs() and recordEpoch() agree on ties and NaN", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  const epochs = [
+    { epoch: 1, metrics: { "metrics/mAP50(B)": 0.5, "val/box_loss": NaN, "lr/pg0": null } },
+    { epoch: 2, metrics: { "metrics/mAP50(B)": 0.7, "val/box_loss": 1.0, "lr/pg0": null } },
+    { epoch: 3, metrics: { "metrics/mAP50(B)": 0.7, "val/box_loss": 1.0, "lr/pg0": null } },
+    { epoch: 1, segment: 2, metrics: { "metrics/mAP50(B)": 0.1, "val/box_loss": 0.9, "lr/pg0": null } },
+    { epoch: 2, segment: 2, metrics: { "metrics/mAP50(B)": NaN, "val/box_loss": 0.9, "lr/pg0": null } },
+  ];
+  await history.createRun(makeRun("bulk"));
+  await history.replaceEpochs("bulk", epochs);
+  await history.createRun(makeRun("live"));
+  for (const epoch of epochs) await history.recordEpoch("live", epoch);
+
+  const summary = (id: string) =>
+    history.sql("SELECT * EXCLUDE (run_id) FROM run_metrics WHERE run_id = $1 ORDER BY metric", [id]);
+  const bulk = await summary("bulk");
+  assert.deepEqual(bulk, await summary("live"));
+  const map50 = bulk.find((row) => row.metric === "metrics/mAP50(B)")!;
+  assert.deepEqual([map50.max_value, map50.max_segment, map50.max_epoch], [0.7, 1, 2]);
+  assert.deepEqual([map50.last_value, map50.last_segment, map50.last_epoch], [null, 2, 2]);
+  const loss = bulk.find((row) => row.metric === "val/box_loss")!;
+  assert.deepEqual([loss.min_value, loss.min_segment, loss.min_epoch], [0.9, 2, 1]);
+  const lr = bulk.find((row) => row.metric === "lr/pg0")!;
+  assert.deepEqual([lr.epochs, lr.max_value, lr.max_epoch], [5, null, null]);
+  await history.close();
+});
+
+Deno.test("batch() keeps nothing when its work throws", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  await assert.rejects(
+    history.batch(async (h) => {
+      await h.createRun(makeRun("kept?"));
+      throw new Error("stop");
+    }),
+    /stop/,
+  );
+  assert.equal((await history.listRuns()).runs.length, 0);
+  await history.close();
+});
+
+const RUN_FOLDERS = fileURLToPath(new URL("./testdata/history/runs/", import.meta.url));
+
+/** Copies a fixture run folder into `dir`, adding weights files with known bytes. */
+async function copyRunFolder(
+  name: string,
+  dir: string,
+  weights: Record<string, string> = {},
+): Promise<string> {
+  const target = join(dir, name);
+  await Deno.mkdir(join(target, "weights"), { recursive: true });
+  for await (const entry of Deno.readDir(join(RUN_FOLDERS, name))) {
+    await Deno.copyFile(join(RUN_FOLDERS, name, entry.name), join(target, entry.name));
+  }
+  for (const [file, text] of Object.entries(weights)) {
+    await Deno.writeTextFile(join(target, "weights", file), text);
+  }
+  return target;
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+Deno.test("importRun() stores a finished Ultralytics run with its weights", async () => {
+  await using folder = await tempFolder();
+  const runDir = await copyRunFolder("complete", folder.dir, {
+    "best.pt": "best weights",
+    "last.pt": "last weights!",
+  });
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+
+  const result = await importRun(history, runDir);
+  assert.equal(result.imported, true);
+  assert.equal(result.status, "completed");
+  assert.equal(result.format, "ultralytics");
+  assert.equal(result.task, "detect");
+  assert.equal(result.epochs, 3);
+  assert.match(result.id, /^imported-complete-[0-9a-f]{8}$/);
+
+  const details = await history.getRun(result.id);
+  assert.equal(details.run.backend, "imported");
+  assert.equal(details.run.model, "yolo11n.yaml");
+  assert.equal(details.run.datasetPath, "datasets/dogs/data.yaml");
+  assert.equal(details.run.epochsPlanned, 3);
+  assert.equal(details.run.args.imgsz, 320);
+  assert.equal(details.run.runDir, runDir);
+  assert.equal(details.epochs.length, 3);
+  assert.equal(details.epochs[1].metrics["val/cls_loss"], Infinity);
+  assert.equal(details.epochs[0].metrics["val/box_loss"], null);
+  assert.deepEqual(details.artifacts, [
+    { path: "weights/best.pt", size: 12, sha256: sha256Hex("best weights"), kind: "weights" },
+    { path: "weights/last.pt", size: 13, sha256: sha256Hex("last weights!"), kind: "weights" },
+  ]);
+  assert.equal(details.events[0].type, "import");
+  const board = await history.leaderboard();
+  assert.deepEqual([board.rows[0].value, board.rows[0].epoch], [0.26, 3]);
+  await history.close();
+});
+
+Deno.test("importRun() imports the same folder once", async () => {
+  await using folder = await tempFolder();
+  const runDir = await copyRunFolder("complete", folder.dir);
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  const first = await importRun(history, runDir);
+  const second = await importRun(history, runDir + "/");
+  assert.equal(second.imported, false);
+  assert.equal(second.id, first.id);
+  assert.equal((await history.listRuns()).runs.length, 1);
+
+  // A results.csv that grew since (training went on) is a new import.
+  await Deno.writeTextFile(
+    join(runDir, "results.csv"),
+    "4,66,1.2,1.8,1.2,0.6,0.5,0.55,0.3,1.2,1.6,1.1,0.001,0.001,0.03\n",
+    {
+      append: true,
+    },
+  );
+  const third = await importRun(history, runDir);
+  assert.equal(third.imported, true);
+  assert.notEqual(third.id, first.id);
+  await history.close();
+});
+
+Deno.test("importRun() marks a run with missing epochs as interrupted", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  const interrupted = await importRun(history, await copyRunFolder("interrupted", folder.dir));
+  assert.equal(interrupted.status, "interrupted");
+  assert.match((await history.getRun(interrupted.id)).run.statusMessage ?? "", /2 of 50 planned epochs/);
+
+  const early = await importRun(history, await copyRunFolder("early_stop", folder.dir));
+  assert.equal(early.status, "completed");
+  assert.match((await history.getRun(early.id)).run.statusMessage ?? "", /Stopped early after 4 of 20/);
+  await history.close();
+});
+
+Deno.test("importRun() reads a YOLOv5 run folder", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  const result = await importRun(history, await copyRunFolder("yolov5", folder.dir), { id: "v5" });
+  assert.deepEqual([result.id, result.format, result.status, result.epochs], [
+    "v5",
+    "yolov5",
+    "completed",
+    2,
+  ]);
+  const details = await history.getRun("v5");
+  assert.equal(details.run.model, "yolov5s.pt");
+  assert.deepEqual(details.epochs.map((epoch) => epoch.epoch), [1, 2]);
+  assert.equal(details.epochs[1].metrics["metrics/mAP50-95(B)"], 0.14);
+  await history.close();
+});
+
+Deno.test("importRun() throws NotFoundError for a folder without results.csv", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  const missing = await rejection(importRun(history, join(folder.dir, "nope")));
+  assert.ok(missing instanceof NotFoundError);
+  assert.match(missing.message, /nope not found/);
+  await Deno.mkdir(join(folder.dir, "empty"));
+  await assert.rejects(importRun(history, join(folder.dir, "empty")), /has no results\.csv/);
+  await history.close();
 });

@@ -1,0 +1,28 @@
+/**
+ * Writer process for the history concurrency test: records `count` runs, each
+ * with two epochs, into the history at `path`, with ids prefixed by `name`.
+ * Usage: deno run -A writer.ts <path> <name> <count>
+ */
+import { History } from "../../../lib/history.ts";
+
+const [path, name, count] = Deno.args;
+const history = await History.open(path);
+for (let i = 0; i < Number(count); i++) {
+  const id = `${name}-${String(i).padStart(3, "0")}`;
+  await history.createRun({
+    id,
+    createdAt: new Date().toISOString(),
+    backend: "local",
+    status: "running",
+    model: "yolo11n.yaml",
+    args: { writer: name },
+    versions: {},
+    pid: Deno.pid,
+    hostname: Deno.hostname(),
+  });
+  for (let epoch = 1; epoch <= 2; epoch++) {
+    await history.recordEpoch(id, { epoch, metrics: { "metrics/mAP50-95(B)": i / 1000 + epoch, "train/box_loss": 1 / epoch } });
+  }
+  await history.updateRun(id, { status: "completed", finishedAt: new Date().toISOString() });
+}
+await history.close();
