@@ -121,7 +121,7 @@ export function liveBundle(run: TrainingRun, charts = true): MimeBundle {
   }
   if (charts && epochs.length > 0) {
     for (const chart of trainingCharts(tableFromEpochs(epochs))) {
-      if (chart.name === "learning-rate") continue;
+      if (chart.name === "learning_rate") continue;
       html += `<div style="display: inline-block; vertical-align: top; margin: 4px;">${chart.html}</div>`;
     }
   }
