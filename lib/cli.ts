@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * Command-line entry point behind the `deno task` commands. Each command prints
  * plain progress lines, accepts `--help`, and exits with 0 on success, 1 when the
@@ -7,14 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { TrainbookError } from "./errors.ts";
-
-/** One command: its usage text and its action, returning the exit code. */
-export interface Command {
-  summary: string;
-  usage: string;
-  options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
-  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
-}
+import type { Command } from "./_cli.ts";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./cli_train.ts")).demoCommand,
@@ -80,15 +74,6 @@ export async function main(args: string[]): Promise<number> {
     }
     throw error;
   }
-}
-
-/** Parses an integer option, or returns undefined when absent. */
-export function intOption(values: Record<string, unknown>, name: string): number | undefined {
-  const value = values[name];
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  // Validation with a full message happens in the API; this keeps "abc" from becoming NaN silently.
-  return Number.isFinite(number) ? number : (value as unknown as number);
 }
 
 if (import.meta.main) {

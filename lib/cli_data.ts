@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "./cli.ts";
+import type { Command } from "./_cli.ts";
 import { formatValidationReport, validateDataset } from "./validate.ts";
 
 /** `deno task validate PATH`: checks a dataset and prints its findings. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Command, intOption } from "./cli.ts";
+import { type Command, intOption } from "./_cli.ts";
 import type { RunStatus } from "./events.ts";
 import { History } from "./history.ts";
 import { defaultRunsDir } from "./paths.ts";
@@ -38,7 +38,9 @@ Options:
   },
   async run(values, positionals) {
     const runsDir = (values["runs-dir"] as string | undefined) ?? defaultRunsDir();
-    const history = await History.open((values.history as string | undefined) ?? join(runsDir, "history.duckdb"));
+    const history = await History.open(
+      (values.history as string | undefined) ?? join(runsDir, "history.duckdb"),
+    );
     try {
       if (positionals[0]) {
         const details = await history.getRun(positionals[0]);

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Command, intOption } from "./cli.ts";
+import { type Command, intOption } from "./_cli.ts";
 import { evaluate, formatTestMetrics } from "./evaluate.ts";
 import type { TestMetrics } from "./metrics.ts";
 import { defaultRunsDir, REPO_ROOT } from "./paths.ts";
