@@ -4,7 +4,7 @@
  * it is ({@linkcode whoami}, cached because whoami-v2 is strictly rate limited).
  *
  * No function here writes a token to an error message, an event or a cache
- * key; the whoami cache is keyed by a SHA-256 hash of endpoint and token.
+ * key. The whoami cache is keyed by a SHA-256 hash of endpoint and token.
  *
  * @module
  */
@@ -106,17 +106,17 @@ export interface WhoamiInfo {
 /** Options of {@linkcode whoami}. */
 export interface WhoamiOptions extends HubOptions {
   /**
-   * Ask the Hub even when a cached answer exists.
+   * Request whoami-v2 even when a cached response exists.
    * @default false
    */
   refresh?: boolean;
   /**
-   * Age in seconds after which a cached answer is asked again.
+   * Age in seconds after which a cached response is requested again.
    * @default 86_400 (one day)
    */
   maxAgeSeconds?: number;
   /**
-   * File that caches answers across processes.
+   * File that caches responses across processes.
    * @default `<cacheDir()>/whoami.json`
    */
   cacheFile?: string;
@@ -162,7 +162,7 @@ export async function whoami(options: WhoamiOptions = {}): Promise<WhoamiInfo> {
 /** Options of {@linkcode login}. */
 export interface LoginOptions extends HubOptions {
   /**
-   * Where to save the token.
+   * Token file to write.
    * @default {@linkcode tokenPath}()
    */
   tokenFile?: string;
@@ -242,6 +242,6 @@ async function writeCacheEntry(file: string, key: string, entry: CacheEntry): Pr
     await writeFile(temporary, JSON.stringify(entries), { mode: 0o600 });
     await rename(temporary, file);
   } catch {
-    // NOTE: failures are not reported; the next call asks the Hub again.
+    // NOTE: failures are not reported, so the next call requests whoami-v2 again.
   }
 }

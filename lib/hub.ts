@@ -2,7 +2,7 @@
  * Connection settings for the Hugging Face Hub and a `fetch` wrapper for every
  * `@huggingface/hub` call: it retries rate-limited (429) and failed (5xx)
  * requests with bounded back-off, and {@linkcode toHubError} turns the final
- * failure into a {@linkcode HubError} that says what to do.
+ * failure into a {@linkcode HubError} that states what to do.
  *
  * `@huggingface/hub` ignores `HF_ENDPOINT`, so every call must pass
  * `hubUrl: config.endpoint` and `fetch: config.fetch`.
@@ -29,7 +29,7 @@ export interface RetryEvent {
   method: string;
   /** Request URL without its query string. */
   url: string;
-  /** Why the attempt failed, in words, such as `HTTP 429 (rate limited)`. */
+  /** Failure reason in words, such as `HTTP 429 (rate limited)`. */
   reason: string;
 }
 
@@ -56,7 +56,7 @@ export interface HubOptions {
    */
   retryBaseDelayMs?: number;
   /**
-   * Longest single wait, in milliseconds. A 429 whose Retry-After asks for a
+   * Maximum single wait, in milliseconds. A 429 whose Retry-After asks for a
    * longer wait is not retried, so the caller sees the failure at once.
    * @default 60_000
    */
@@ -137,7 +137,7 @@ export function hubParams(config: HubConfig): { hubUrl: string; fetch: typeof fe
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 // POST routes whose repetition does no harm: the server either did nothing or
-// will answer the same again. Creating a job is not among them, because a job
+// returns the same response again. Creating a job is not among them, because a job
 // created by a request that then failed with 502 would run twice.
 const REPEATABLE_POST = [
   /\/preupload\//,
@@ -147,7 +147,7 @@ const REPEATABLE_POST = [
 ];
 
 /**
- * Wraps `fetch` so that 429, 408 and 5xx answers and network errors are retried
+ * Wraps `fetch` so that 429, 408 and 5xx responses and network errors are retried
  * with exponential back-off (honouring Retry-After and RateLimit headers). The
  * last response is returned as is, so the caller's own error handling applies.
  * Requests whose body is a stream are sent once, because a stream cannot be re-read.
@@ -271,7 +271,7 @@ function errorText(error: unknown): string {
   return redactTokens(error instanceof Error ? error.message : String(error));
 }
 
-/** What a failed Hub call was doing, for the error message. */
+/** Context of a failed Hub call, for the error message. */
 export interface HubErrorContext {
   /** The action, such as `create dataset repo` or `inspect job`. */
   action: string;
@@ -288,7 +288,7 @@ export interface HubErrorContext {
 /**
  * Converts an error thrown by an `@huggingface/hub` call into a
  * {@linkcode HubError} (or {@linkcode AuthError} for a malformed token) whose
- * message says what failed and what to do. Trainbook errors and aborts pass through.
+ * message states what failed and what to do. Trainbook errors and aborts pass through.
  */
 export function toHubError(error: unknown, context: HubErrorContext): unknown {
   if (error instanceof TrainbookError || isAbort(error)) return error;
