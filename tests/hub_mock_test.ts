@@ -21,8 +21,37 @@ import { MockHub, scriptedJobRunner } from "./hub_mock/server.ts";
 import { createHubFetch, hubConfig, type RetryEvent, toHubError, withHubErrors } from "../lib/hub.ts";
 import { HubError } from "../lib/errors.ts";
 import { gitBlobOid, sha256Hex } from "./hub_mock/repos.ts";
+import { cacheDir } from "../lib/paths.ts";
+import { join } from "node:path";
 
 const PYTHON = Deno.env.get("TRAINBOOK_TEST_PYTHON") ?? "python3";
+
+/** A Python with huggingface_hub: TRAINBOOK_TEST_PYTHON, else the managed environment, if either has it. */
+function pythonWithHubClient(): string | undefined {
+  const candidates = [Deno.env.get("TRAINBOOK_TEST_PYTHON")];
+  try {
+    for (const entry of Deno.readDirSync(join(cacheDir(), "python"))) {
+      candidates.push(join(cacheDir(), "python", entry.name, "bin", "python"));
+    }
+  } catch {
+    // No managed environment yet.
+  }
+  return candidates.find((python) => {
+    if (!python) return false;
+    try {
+      return new Deno.Command(python, {
+        args: ["-c", "import huggingface_hub"],
+        stdout: "null",
+        stderr: "null",
+      })
+        .outputSync().success;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const HUB_CLIENT_PYTHON = pythonWithHubClient();
 
 function params(hub: MockHub) {
   return { hubUrl: hub.url, accessToken: hub.token };
@@ -397,6 +426,71 @@ Deno.test("process runner stops a cancelled long job", async () => {
   await cancelJob({ ...params(hub), namespace: hub.user, jobId: job.id });
   await hub.close();
   assert.ok(Date.now() - started < 5000);
+});
+
+Deno.test({
+  name: "job uses huggingface_hub against the mock",
+  ignore: HUB_CLIENT_PYTHON === undefined,
+  async fn() {
+    await using hub = await MockHub.start({ python: HUB_CLIENT_PYTHON });
+    const dataset = { type: "dataset" as const, name: `${hub.user}/data` };
+    await createRepo({ ...params(hub), repo: dataset });
+    await commit({
+      ...params(hub),
+      repo: dataset,
+      title: "add",
+      useXet: false,
+      operations: [
+        { operation: "addOrUpdate", path: "data.yaml", content: new Blob(["path: .\n"]) },
+        { operation: "addOrUpdate", path: "images/a.jpg", content: new Blob([new Uint8Array(600)]) },
+      ],
+    });
+    const script = [
+      "import os, pathlib",
+      "from huggingface_hub import HfApi, snapshot_download",
+      "api = HfApi()",
+      "local = snapshot_download(repo_id=os.environ['DATASET'], repo_type='dataset', local_dir='dataset')",
+      "print('files', sorted(str(p.relative_to(local)) for p in pathlib.Path(local).rglob('*') if p.is_file() and '.cache' not in p.parts))",
+      "api.create_repo(os.environ['OUTPUT'], exist_ok=True, private=True)",
+      "out = pathlib.Path('out'); out.mkdir()",
+      "(out / 'results.csv').write_text('epoch,loss\\n1,0.5\\n')",
+      "(out / 'best.pt').write_bytes(bytes(range(256)) * 8)",
+      "first = api.upload_folder(folder_path='out', repo_id=os.environ['OUTPUT'])",
+      "second = api.upload_folder(folder_path='out', repo_id=os.environ['OUTPUT'])",
+      "print('same commit', first.oid == second.oid)",
+    ].join("\n");
+    const job = await runJob({
+      ...params(hub),
+      namespace: hub.user,
+      dockerImage: "ghcr.io/astral-sh/uv:python3.12-bookworm",
+      command: [
+        "bash",
+        "-c",
+        'echo "$UV_SCRIPT_ENCODED" | base64 -d > script.py && uv run --with huggingface_hub script.py',
+      ],
+      environment: {
+        UV_SCRIPT_ENCODED: btoa(script),
+        DATASET: dataset.name,
+        OUTPUT: `${hub.user}/model`,
+        HF_HUB_DISABLE_PROGRESS_BARS: "1",
+      },
+      secrets: { HF_TOKEN: hub.token },
+      flavor: "cpu-basic",
+    });
+    const info = await hub.waitForJob(job.id);
+    const logs = hub.jobLogs(job.id).join("\n");
+    assert.equal(info.status.stage, "COMPLETED", logs);
+    assert.match(logs, /files \['.gitattributes', 'data.yaml', 'images\/a.jpg'\]/);
+    assert.match(logs, /same commit True/);
+    const model = hub.repo(`${hub.user}/model`, "model");
+    assert.equal(model?.private, true);
+    assert.deepEqual([...model!.commits.at(-1)!.files.keys()].sort(), [
+      ".gitattributes",
+      "best.pt",
+      "results.csv",
+    ]);
+    assert.equal(model!.commits.at(-1)!.files.get("best.pt")?.lfs?.sha256.length, 64);
+  },
 });
 
 // lib/hub.ts against the fault switches.

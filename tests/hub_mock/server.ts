@@ -6,8 +6,9 @@
  * labels, SSE logs, hardware). Fault switches add rate limits, server errors
  * and job failures.
  *
- * NOTE: Python's `huggingface_hub` uses the same routes (plus HEAD on resolve
- * and the repo info route), but no test here drives the mock with it.
+ * Python's `huggingface_hub` 1.33 (whoami, create_repo, upload_folder,
+ * snapshot_download) works against it too; a test runs it inside a mock job
+ * when a Python with that package is available.
  *
  * @example
  * ```ts
@@ -396,12 +397,13 @@ export class MockHub {
       const sample = Uint8Array.from(atob(file.sample), (c) => c.charCodeAt(0));
       const lfs = file.size >= this.#options.lfsThreshold || isBinary(sample) ||
         /\.(bin|pt)$/.test(file.path);
+      // huggingface_hub compares this oid with its own: the SHA-256 for LFS files, else the git blob oid.
       const existing = head?.files.get(file.path);
       return {
         path: file.path,
         uploadMode: lfs ? "lfs" : "regular",
         shouldIgnore: false,
-        ...(existing ? { oid: existing.oid } : {}),
+        ...(existing ? { oid: existing.lfs?.sha256 ?? existing.oid } : {}),
       };
     });
     return json({ files, commitOid: head?.oid });
