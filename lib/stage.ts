@@ -166,10 +166,10 @@ export async function* stageDatasetIter(
     generated = state.generated;
     yield { type: "validated", warnings: 0, reused: true };
   } else {
-    const report = await validateDataset(root, { signal });
+    const report = await validateDataset(datasetPath, { signal });
     if (!report.ok) throw validationError(root, report.errors);
     yield { type: "validated", warnings: report.warnings.length, reused: false };
-    generated = await normalisedFiles(await loadDataset(root), root);
+    generated = await normalisedFiles(await loadDataset(datasetPath), root);
   }
   const files = withGenerated(scan.files, generated);
 

@@ -269,3 +269,11 @@ Deno.test("stageDataset() stops when the signal aborts", () =>
     await assert.rejects(stageDataset(dataset, options(hub, work, { signal: controller.signal })));
     assert.equal(hub.requestCount("commit"), 0);
   }));
+
+Deno.test("stageDataset() accepts the YAML file's path", () =>
+  withDataset(async (dataset, work) => {
+    await using hub = await MockHub.start();
+    const result = await stageDataset(join(dataset, "data.yaml"), options(hub, work));
+    assert.ok(result.filesUploaded > 400);
+    assert.equal(parse(await remoteText(hub, "data.yaml")).path, ".");
+  }));
