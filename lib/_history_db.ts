@@ -22,7 +22,7 @@ import { HistoryError } from "./errors.ts";
 /** How long an operation keeps retrying a locked file, in milliseconds. */
 export const LOCK_TIMEOUT_MS = 30_000;
 const FIRST_DELAY_MS = 10;
-const MAX_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 250;
 
 /** Tail of the promise chain of the operations queued per resolved file path. */
 const queues = new Map<string, Promise<unknown>>();

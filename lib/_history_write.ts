@@ -13,14 +13,27 @@ import { execute, queryRows } from "./_history_db.ts";
 import { metricValue } from "./_history_rows.ts";
 import { summarySql } from "./_history_schema.ts";
 
-/** Throws {@linkcode NotFoundError} unless the run exists. */
-export async function requireRun(connection: DuckDBConnection, runId: string, path: string): Promise<void> {
-  const rows = await queryRows(connection, "SELECT 1 FROM runs WHERE id = $1", [runId]);
-  if (rows.length === 0) {
+/**
+ * Throws {@linkcode NotFoundError} unless the run exists, and tells whether any
+ * of its epochs is stored (from the small run_metrics table), in one query.
+ */
+export async function requireRun(
+  connection: DuckDBConnection,
+  runId: string,
+  path: string,
+): Promise<{ hasEpochs: boolean }> {
+  const [row] = await queryRows(
+    connection,
+    `SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1) AS run,
+       EXISTS (SELECT 1 FROM run_metrics WHERE run_id = $1) AS epochs`,
+    [runId],
+  );
+  if (!row.run) {
     throw new NotFoundError(`Run ${JSON.stringify(runId)} not found in history ${path}`, {
       hint: "Create it with createRun() first, or list run ids with history.listRuns()",
     });
   }
+  return { hasEpochs: Boolean(row.epochs) };
 }
 
 /** Inserts one epoch's metric rows with a single statement. */
@@ -47,12 +60,6 @@ export async function insertEpoch(
 export async function refreshRunMetrics(connection: DuckDBConnection, runId: string): Promise<void> {
   await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
   await execute(connection, summarySql("epochs", "run_id = $1"), [runId]);
-}
-
-/** Tells whether any epoch of the run is stored, from the small run_metrics table. */
-export async function hasEpochs(connection: DuckDBConnection, runId: string): Promise<boolean> {
-  const rows = await queryRows(connection, "SELECT 1 FROM run_metrics WHERE run_id = $1 LIMIT 1", [runId]);
-  return rows.length > 0;
 }
 
 /**

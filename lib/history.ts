@@ -41,7 +41,6 @@ import { ensureSchema } from "./_history_schema.ts";
 import { placeholder, RUN_COLUMNS, toColumnValue, toParams } from "./_history_rows.ts";
 import {
   appendEpochs,
-  hasEpochs,
   recordOneEpoch,
   recordTestMetricsRows,
   repairInterruptedRuns,
@@ -174,6 +173,8 @@ export class History {
   /** Connection held by {@linkcode History.batch}, and the queue of operations using it. */
   #batchConnection?: DuckDBConnection;
   #batchQueue: Promise<unknown> = Promise.resolve();
+  /** Runs that createRun() added in the current batch and that have no epochs yet. */
+  #batchNewRuns = new Set<string>();
 
   private constructor(path: string, lockTimeoutMs: number) {
     this.path = path;
@@ -202,16 +203,18 @@ export class History {
     if (!run.id) throw new OptionsError("createRun() needs a run id", { value: run.id });
     const columns = RUN_COLUMNS.filter(([field]) => run[field] !== undefined);
     const values = columns.map(([field, , kind]) => toColumnValue(field, kind, run[field]));
+    // One statement that inserts only a new id, so that a bulk import pays one round trip per run.
     const sql = `INSERT INTO runs (${columns.map(([, column]) => column).join(", ")}, updated_at)
-      VALUES (${columns.map(([, , kind], i) => placeholder(kind, i + 1)).join(", ")}, now())`;
+      SELECT ${columns.map(([, , kind], i) => placeholder(kind, i + 1)).join(", ")}, now()
+      WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = $1)`;
     await this.#use(false, async (connection) => {
-      const existing = await queryRows(connection, "SELECT 1 FROM runs WHERE id = $1", [run.id]);
-      if (existing.length > 0) {
+      const result = await execute(connection, sql, values);
+      if (result.rowsChanged === 0) {
         throw new OptionsError(`Run ${run.id} exists already in history ${this.path}`, {
           hint: "Use a new id, or updateRun() to change the existing run",
         });
       }
-      await execute(connection, sql, values);
+      if (this.#batchConnection) this.#batchNewRuns.add(run.id);
     });
   }
 
@@ -236,6 +239,7 @@ export class History {
     checkEpoch(epoch);
     await this.#use(false, async (connection) => {
       await requireRun(connection, runId, this.path);
+      this.#batchNewRuns.delete(runId);
       await inTransaction(connection, () => recordOneEpoch(connection, runId, epoch));
     });
   }
@@ -244,10 +248,13 @@ export class History {
   async replaceEpochs(runId: string, epochs: EpochRecord[]): Promise<void> {
     for (const epoch of epochs) checkEpoch(epoch);
     await this.#use(false, async (connection) => {
-      await requireRun(connection, runId, this.path);
+      // A run created earlier in this batch exists and has no epochs, so the check can be skipped.
+      const { hasEpochs } = this.#batchNewRuns.delete(runId)
+        ? { hasEpochs: false }
+        : await requireRun(connection, runId, this.path);
       await inTransaction(connection, async () => {
         // Skips the scan of the whole epochs table when the run has no epochs yet (a bulk import).
-        if (await hasEpochs(connection, runId)) {
+        if (hasEpochs) {
           await execute(connection, "DELETE FROM epochs WHERE run_id = $1", [runId]);
           await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
         }
@@ -380,6 +387,7 @@ export class History {
             });
           } finally {
             this.#batchConnection = undefined;
+            this.#batchNewRuns.clear();
           }
         }),
     );

@@ -468,6 +468,18 @@ Deno.test("batch() keeps the file open across operations", async () => {
   });
   const board = await history.leaderboard();
   assert.deepEqual(board.rows.map((row) => row.id), ["r4", "r3", "r2", "r1", "r0"]);
+
+  await history.batch(async (h) => {
+    await h.createRun(makeRun("twice"));
+    await h.replaceEpochs("twice", [{ epoch: 1, metrics: epochMetrics(0.1, 1) }]);
+    await h.replaceEpochs("twice", [{ epoch: 1, metrics: epochMetrics(0.2, 1) }, {
+      epoch: 2,
+      metrics: epochMetrics(0.3, 1),
+    }]);
+    await assert.rejects(h.replaceEpochs("unknown", []), NotFoundError);
+  });
+  const twice = await history.getRun("twice");
+  assert.deepEqual(twice.epochs.map((epoch) => epoch.metrics["metrics/mAP50-95(B)"]), [0.2, 0.3]);
   await history.close();
   await assert.rejects(history.listRuns(), /is closed/);
 });
