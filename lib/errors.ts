@@ -28,7 +28,9 @@ export function redactTokens(text: string): string {
 }
 
 function formatValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 120 ? value.slice(0, 117) + "..." : value);
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 120 ? value.slice(0, 117) + "..." : value);
+  }
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
@@ -60,7 +62,10 @@ export class TrainbookError extends Error {
   readonly hint?: string;
 
   constructor(summary: string, details: ErrorDetails = {}) {
-    super(formatErrorMessage(summary, details), details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      formatErrorMessage(summary, details),
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.name = new.target.name;
     this.file = details.file;
     this.line = details.line;

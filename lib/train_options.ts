@@ -88,6 +88,8 @@ export interface TrainOptions {
   pushEvery?: number;
   /** HF Jobs: Hub endpoint (for a mirror or a test server). @default {"https://huggingface.co"} */
   endpoint?: string;
+  /** HF Jobs: access token. @default {HF_TOKEN, else the Hugging Face token file} */
+  token?: string;
 }
 
 /** Options after validation, with every default applied. */

@@ -61,6 +61,7 @@ export type MockRoute =
   | "job-cancel"
   | "job-labels"
   | "job-logs"
+  | "validate-yaml"
   | "unknown";
 
 /** Options of {@linkcode MockHub.start}. */
@@ -284,6 +285,9 @@ export class MockHub {
     switch (match.route) {
       case "hardware":
         return json(MOCK_HARDWARE);
+      case "validate-yaml":
+        // huggingface_hub validates a README.md's metadata here before committing it; the mock accepts all.
+        return json({ errors: [], warnings: [] });
       case "lfs-upload":
         return await this.#lfsUpload(request, params);
       case "resolve":
@@ -665,6 +669,7 @@ function matchRoute(method: string, path: string): RouteMatch {
   if (method === "GET" && path === "/api/whoami-v2") return { route: "whoami", params: {} };
   if (method === "POST" && path === "/api/repos/create") return { route: "create-repo", params: {} };
   if (method === "GET" && path === "/api/jobs/hardware") return { route: "hardware", params: {} };
+  if (method === "POST" && path === "/api/validate-yaml") return { route: "validate-yaml", params: {} };
   if (method === "PUT" && (m = /^\/__lfs\/([0-9a-f]{64})$/.exec(path))) {
     return { route: "lfs-upload", params: { oid: m[1] } };
   }
