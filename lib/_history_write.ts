@@ -14,7 +14,7 @@ import { metricValue } from "./_history_rows.ts";
 import { summarySql } from "./_history_schema.ts";
 
 /**
- * Throws {@linkcode NotFoundError} unless the run exists, and tells whether any
+ * Throws {@linkcode NotFoundError} unless the run exists, and returns whether any
  * of its epochs is stored (from the small run_metrics table), in one query.
  */
 export async function requireRun(

@@ -3,20 +3,24 @@
  * test metrics, artifacts and events, and runs list, leaderboard and
  * comparison queries. Several processes (a notebook kernel and `deno task`
  * scripts) can share one file, because each operation opens it briefly and
- * waits while another process holds it.
+ * waits while another process has it open.
  *
  * @example Record a run and rank it
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { History } from "./history.ts";
  *
- * const history = await History.open("/tmp/history.duckdb");
+ * const dir = await Deno.makeTempDir();
+ * const history = await History.open(`${dir}/history.duckdb`);
  * await history.createRun({
  *   id: "r1", createdAt: new Date().toISOString(), backend: "local", status: "running",
  *   model: "yolo11n.yaml", args: { imgsz: 320 }, versions: {},
  * });
  * await history.recordEpoch("r1", { epoch: 1, metrics: { "metrics/mAP50-95(B)": 0.31 } });
- * console.log(String(await history.leaderboard()));
+ * const board = await history.leaderboard();
+ * assert.equal(board.rows[0].id, "r1");
  * await history.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
