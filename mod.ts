@@ -115,3 +115,17 @@ export {
   type RunRecord,
   type RunSummary,
 } from "./lib/history.ts";
+export { importRun, type ImportRunOptions, type ImportRunResult } from "./lib/history_import.ts";
+
+export { attach, type AttachOptions } from "./lib/jobs_backend.ts";
+export { type HubConfig, hubConfig, type HubOptions, type RetryEvent } from "./lib/hub.ts";
+export {
+  login,
+  type LoginOptions,
+  resolveToken,
+  whoami,
+  type WhoamiInfo,
+  type WhoamiOptions,
+} from "./lib/credentials.ts";
+export { type Accelerator, type HardwareFlavor, HardwareList, listHardware, validateFlavor } from "./lib/hardware.ts";
+export { stageDataset, stageDatasetIter, type StageEvent, type StageOptions, type StageResult } from "./lib/stage.ts";

@@ -11,6 +11,8 @@ import { executeNotebook } from "../lib/notebooks.ts";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { ensurePythonEnv } from "../lib/python_env.ts";
 import { tempDir } from "./helpers.ts";
+import { processJobRunner } from "./hub_mock/runner.ts";
+import { MockHub } from "./hub_mock/server.ts";
 
 interface NotebookOutput {
   output_type: string;
@@ -84,6 +86,35 @@ Deno.test("01-quickstart notebook runs top to bottom with live updates", async (
   assert.match(text(live[0].data?.["text/html"] as string), /<svg/);
 
   await screenshot(output, "01-quickstart");
+});
+
+Deno.test("02-hf-jobs notebook trains on the mock Hub with live updates", async () => {
+  const env = await ensurePythonEnv();
+  await using mock = await MockHub.start({ jobRunner: processJobRunner({ python: env.python, extraEnv: env.env }) });
+  await using temp = await tempDir("notebook");
+  const output = join(temp.path, "02-hf-jobs.executed.ipynb");
+  const run = await executeNotebook(join(REPO_ROOT, "notebooks", "02-hf-jobs.ipynb"), output, {
+    env: {
+      ...QUICK_ENV,
+      TRAINBOOK_RUNS_DIR: join(temp.path, "runs"),
+      TRAINBOOK_HF_ENDPOINT: mock.url,
+      HF_TOKEN: mock.token,
+      TRAINBOOK_NOTEBOOK_FLAVOR: "cpu-basic",
+      TRAINBOOK_JOBS_POLL_MS: "300",
+    },
+  });
+  assert.ok(run.ok, `the notebook failed:\n${run.stderr.slice(-3000)}`);
+  const cells = await checkExecuted(output);
+  const watchCell = cells.find((cell) => text(cell.source).includes("tb.watch(run)"));
+  const live = (watchCell?.outputs ?? []).filter((output) => output.output_type === "display_data");
+  assert.equal(live.length, 1, "the live view was not one display updated in place");
+  const finalText = text(live[0].data?.["text/plain"] as string);
+  assert.match(finalText, /completed/);
+  assert.match(finalText, /epoch 2\/2/);
+  assert.match(finalText, new RegExp(`dashboard ${mock.url}/jobs/`));
+  const notebookText = await Deno.readTextFile(output);
+  assert.ok(!notebookText.includes(mock.token), "the token appears in the notebook outputs");
+  assert.equal(mock.jobs().length, 1);
 });
 
 Deno.test("03-compare-runs notebook runs top to bottom", async () => {
