@@ -161,7 +161,15 @@ async function runLocal(run: TrainingRun, dataset: Dataset, options: ResolvedTra
       `the trainer exited with code ${outcome.code}: ${run.logTail.slice(-3).join(" | ")}`;
   }
 
-  await recordRunFiles(run, { history, report: options.report, status, message });
+  try {
+    await recordRunFiles(run, { history, report: options.report, status, message });
+  } catch (error) {
+    // The training result is kept, but a run folder that could not be completed (a
+    // full disk, a write error) makes the run failed, in the history too.
+    status = "failed";
+    message = `saving the run folder failed: ${redactTokens(String((error as Error)?.message ?? error))}`;
+    run.push({ type: "error", message, time: now() });
+  }
   await safely(
     "recording the outcome",
     () => history!.updateRun(run.id, { status, statusMessage: message, finishedAt: now() }),
