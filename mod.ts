@@ -56,8 +56,8 @@ export {
   type Finding,
   formatValidationReport,
   type SplitStats,
-  type ValidateDatasetOptions,
   validateDataset,
+  type ValidateDatasetOptions,
   type ValidationReport,
 } from "./lib/validate.ts";
 export {
@@ -71,9 +71,14 @@ export { train } from "./lib/train.ts";
 export type { ResolvedTrainOptions, TrainOptions } from "./lib/train_options.ts";
 export { formatDuration, type RunController, type RunResult, TrainingRun } from "./lib/run.ts";
 export { inJupyter, watch, type WatchOptions } from "./lib/live.ts";
-export { type EvaluateOptions, evaluate, type EvaluationResult, formatTestMetrics } from "./lib/evaluate.ts";
+export { evaluate, type EvaluateOptions, type EvaluationResult, formatTestMetrics } from "./lib/evaluate.ts";
 export type { ClassMetrics, TestMetrics } from "./lib/metrics.ts";
-export { ensurePythonEnv, type PythonEnv, type PythonEnvEvent, type PythonEnvOptions } from "./lib/python_env.ts";
+export {
+  ensurePythonEnv,
+  type PythonEnv,
+  type PythonEnvEvent,
+  type PythonEnvOptions,
+} from "./lib/python_env.ts";
 
 export {
   bestEpoch,
@@ -86,17 +91,18 @@ export {
   type RunArgs,
   type TaskKind,
 } from "./lib/results.ts";
+export type { Chart } from "./lib/charts.ts";
 export {
-  type Chart,
   compareChart,
   confusionMatrixChart,
   testMetricsChart,
   toVegaLite,
   trainingCharts,
   writeCharts,
-} from "./lib/charts.ts";
+  writeReport,
+} from "./lib/charts_api.ts";
 export type { Displayable, MimeBundle } from "./lib/display.ts";
-export { type ReportInput, writeReport } from "./lib/report.ts";
+export type { ReportInput } from "./lib/report.ts";
 export { readTestMetrics, type RunReportFiles, writeRunReport } from "./lib/run_report.ts";
 
 export {
@@ -127,5 +133,17 @@ export {
   type WhoamiInfo,
   type WhoamiOptions,
 } from "./lib/credentials.ts";
-export { type Accelerator, type HardwareFlavor, HardwareList, listHardware, validateFlavor } from "./lib/hardware.ts";
-export { stageDataset, stageDatasetIter, type StageEvent, type StageOptions, type StageResult } from "./lib/stage.ts";
+export {
+  type Accelerator,
+  type HardwareFlavor,
+  HardwareList,
+  listHardware,
+  validateFlavor,
+} from "./lib/hardware.ts";
+export {
+  stageDataset,
+  stageDatasetIter,
+  type StageEvent,
+  type StageOptions,
+  type StageResult,
+} from "./lib/stage.ts";

@@ -12,6 +12,7 @@ import { benchStage } from "./stage_bench.ts";
 import { benchValidate, makeSyntheticDataset } from "./validate_bench.ts";
 import { History } from "../lib/history.ts";
 import { liveBundle, watch } from "../lib/live.ts";
+import { trainingCharts } from "../lib/charts.ts";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { ensurePythonEnv } from "../lib/python_env.ts";
 import { TrainingRun } from "../lib/run.ts";
@@ -35,7 +36,9 @@ const rows: Row[] = [];
 function report(row: Row): void {
   rows.push(row);
   const verdict = row.met === undefined ? "report" : row.met ? "met" : "MISSED";
-  console.log(`${row.name}: ${row.measured} vs ${row.baseline} → ${row.ratio} (target ${row.target}) ${verdict}`);
+  console.log(
+    `${row.name}: ${row.measured} vs ${row.baseline} → ${row.ratio} (target ${row.target}) ${verdict}`,
+  );
 }
 
 function median(values: number[]): number {
@@ -63,14 +66,20 @@ async function benchResults(): Promise<void> {
     const csv = join(dir, "results.csv");
     await Deno.writeTextFile(csv, syntheticResultsCsv(1000));
     await benchResultsAndCharts(csv); // warm-up
-    const ours = median([await benchResultsAndCharts(csv), await benchResultsAndCharts(csv), await benchResultsAndCharts(csv)]);
+    const ours = median([
+      await benchResultsAndCharts(csv),
+      await benchResultsAndCharts(csv),
+      await benchResultsAndCharts(csv),
+    ]);
     const code = `
 import time
 from ultralytics.utils.plotting import plot_results
 plot_results(file=${JSON.stringify(csv)})
 times = []
 for _ in range(3):
-    start = time.perf_counter(); plot_results(file=${JSON.stringify(csv)}); times.append(time.perf_counter() - start)
+    start = time.perf_counter(); plot_results(file=${
+      JSON.stringify(csv)
+    }); times.append(time.perf_counter() - start)
 print(sorted(times)[1])`;
     const theirs = (await pythonSeconds(code)) * 1000;
     report({
@@ -94,7 +103,9 @@ from ultralytics.data.dataset import YOLODataset
 for cache in glob.glob(os.path.join(${JSON.stringify(imageDir)}, "..", "*.cache")):
     os.remove(cache)
 start = time.perf_counter()
-YOLODataset(img_path=${JSON.stringify(imageDir)}, data={"names": ${JSON.stringify(Object.fromEntries(names.map((n, i) => [i, n])))}, "channels": 3}, task="detect", augment=False)
+YOLODataset(img_path=${JSON.stringify(imageDir)}, data={"names": ${
+    JSON.stringify(Object.fromEntries(names.map((n, i) => [i, n])))
+  }, "channels": 3}, task="detect", augment=False)
 print(time.perf_counter() - start)`;
 }
 
@@ -109,7 +120,9 @@ async function benchValidation(): Promise<void> {
     const ours = (await benchValidate(copy)).ms;
     let theirs = 0;
     for (const split of [dataset.splits.train, dataset.splits.val, dataset.splits.test]) {
-      for (const imageDir of split?.imageDirs ?? []) theirs += (await pythonSeconds(ultralyticsCacheCode(imageDir, dataset.names))) * 1000;
+      for (const imageDir of split?.imageDirs ?? []) {
+        theirs += (await pythonSeconds(ultralyticsCacheCode(imageDir, dataset.names))) * 1000;
+      }
     }
     report({
       name: "validation, bundled dataset (203 images)",
@@ -181,7 +194,9 @@ async function benchColdImport(): Promise<void> {
     await Deno.writeTextFile(join(dir, "bare.ts"), "\n");
     const time = async (file: string) => {
       const start = performance.now();
-      const output = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "--no-check", join(dir, file)] }).output();
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", join(dir, file)],
+      }).output();
       if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
       return performance.now() - start;
     };
@@ -210,7 +225,14 @@ async function benchColdImport(): Promise<void> {
 async function benchLatency(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "trainbook-bench-latency-" });
   try {
-    const run = await train(DATASET, { epochs: 4, imgsz: 64, device: "cpu", runsDir: dir, history: false, report: false });
+    const run = await train(DATASET, {
+      epochs: 4,
+      imgsz: 64,
+      device: "cpu",
+      runsDir: dir,
+      history: false,
+      report: false,
+    });
     const latencies: number[] = [];
     let shownEpoch = 0;
     await watch(run, {
@@ -225,7 +247,9 @@ async function benchLatency(): Promise<void> {
     });
     report({
       name: "live display latency, local (per epoch)",
-      measured: `max ${Math.max(...latencies)} ms, median ${median(latencies)} ms over ${latencies.length} epochs`,
+      measured: `max ${Math.max(...latencies)} ms, median ${
+        median(latencies)
+      } ms over ${latencies.length} epochs`,
       baseline: "results.csv row written",
       ratio: "-",
       target: "≤ 1000 ms",
@@ -242,7 +266,15 @@ async function benchMemory(): Promise<void> {
   try {
     const history = await History.open(join(dir, "history.duckdb"));
     const run = new TrainingRun("20261204-000000-000000", dir, "local", 300);
-    await history.createRun({ id: run.id, createdAt: new Date().toISOString(), backend: "local", status: "running", model: "yolo11n.yaml", args: {}, versions: {} });
+    await history.createRun({
+      id: run.id,
+      createdAt: new Date().toISOString(),
+      backend: "local",
+      status: "running",
+      model: "yolo11n.yaml",
+      args: {},
+      versions: {},
+    });
     let peak = Deno.memoryUsage().rss;
     const start = Deno.memoryUsage().rss;
     for (let epoch = 1; epoch <= 300; epoch++) {
@@ -251,11 +283,21 @@ async function benchMemory(): Promise<void> {
         metrics[`train/${name}_loss`] = 2 / Math.sqrt(epoch);
         metrics[`val/${name}_loss`] = 2.1 / Math.sqrt(epoch);
       }
-      for (const name of ["precision", "recall", "mAP50", "mAP50-95"]) metrics[`metrics/${name}(B)`] = 1 - 1 / Math.sqrt(epoch);
+      for (const name of ["precision", "recall", "mAP50", "mAP50-95"]) {
+        metrics[`metrics/${name}(B)`] = 1 - 1 / Math.sqrt(epoch);
+      }
       for (const group of [0, 1, 2]) metrics[`lr/pg${group}`] = 0.01 / epoch;
-      run.push({ type: "epoch", epoch, epochs: 300, metrics, elapsedSeconds: epoch * 17, etaSeconds: (300 - epoch) * 17, time: new Date().toISOString() });
+      run.push({
+        type: "epoch",
+        epoch,
+        epochs: 300,
+        metrics,
+        elapsedSeconds: epoch * 17,
+        etaSeconds: (300 - epoch) * 17,
+        time: new Date().toISOString(),
+      });
       await history.recordEpoch(run.id, { epoch, metrics });
-      liveBundle(run, true);
+      liveBundle(run, trainingCharts);
       peak = Math.max(peak, Deno.memoryUsage().rss);
     }
     await history.close();
@@ -284,7 +326,12 @@ async function benchOverhead(): Promise<void> {
     const bare: number[] = [];
     for (let round = 0; round < 2; round++) {
       let start = performance.now();
-      const run = await train(DATASET, { ...settings, device: "cpu", runsDir: join(dir, `ours-${round}`), overrides: { nbs: 16 } });
+      const run = await train(DATASET, {
+        ...settings,
+        device: "cpu",
+        runsDir: join(dir, `ours-${round}`),
+        overrides: { nbs: 16 },
+      });
       const result = await run.done;
       if (result.status !== "completed") throw new Error(`training failed: ${result.message}`);
       ours.push(performance.now() - start);
@@ -340,7 +387,9 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
 
 if (import.meta.main) {
   const names = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHMARKS);
-  console.log(`trainbook benchmarks on ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs`);
+  console.log(
+    `trainbook benchmarks on ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs`,
+  );
   for (const name of names) {
     const bench = BENCHMARKS[name];
     if (!bench) {

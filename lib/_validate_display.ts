@@ -4,8 +4,6 @@
  *
  * @module
  */
-import * as Plot from "@observablehq/plot";
-import { parseHTML } from "linkedom";
 import type { Finding, SplitStats, ValidationReport } from "./validate_types.ts";
 
 function location(finding: Finding): string {
@@ -119,11 +117,13 @@ function statsTable(stats: SplitStats[]): string {
 const SPLIT_COLOURS = { train: "#1f77b4", val: "#ff7f0e", test: "#2ca02c" };
 
 /** Renders objects per class and split as an SVG bar chart, or "" when there are no objects. */
-function classChart(stats: SplitStats[]): string {
+async function classChart(stats: SplitStats[]): Promise<string> {
   const data = stats.flatMap((split) =>
     split.perClass.map((cls) => ({ split: split.split, name: cls.name, instances: cls.instances }))
   );
   if (data.every((row) => row.instances === 0)) return "";
+  // Plot and linkedom load on first display, so importing trainbook stays fast.
+  const [Plot, { parseHTML }] = await Promise.all([import("@observablehq/plot"), import("linkedom")]);
   const { document } = parseHTML("<!DOCTYPE html><html><body></body></html>");
   const splits = stats.map((split) => split.split);
   const chart = Plot.plot({
@@ -152,13 +152,13 @@ function classChart(stats: SplitStats[]): string {
 }
 
 /** Builds the Jupyter display bundle: `text/plain` and an HTML summary, findings, statistics and chart. */
-export function validationReportBundle(report: ValidationReport): Record<string, string> {
+export async function validationReportBundle(report: ValidationReport): Promise<Record<string, string>> {
   const verdictColour = report.ok ? "#067647" : "#b42318";
   const html = [
     `<div><p style="color:${verdictColour}"><b>${escapeHtml(summaryLine(report))}</b></p>`,
     findingsTable(report.findings),
     report.stats.length > 0
-      ? `<h4>Statistics</h4>${statsTable(report.stats)}${classChart(report.stats)}`
+      ? `<h4>Statistics</h4>${statsTable(report.stats)}${await classChart(report.stats)}`
       : "",
     "</div>",
   ].join("");

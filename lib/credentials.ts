@@ -12,7 +12,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { whoAmI } from "@huggingface/hub";
+import type { whoAmI } from "@huggingface/hub";
 import { AuthError, HubError } from "./errors.ts";
 import { hubConfig, type HubOptions, toHubError } from "./hub.ts";
 import { cacheDir } from "./paths.ts";
@@ -196,7 +196,9 @@ export function clearWhoamiCache(): void {
 async function fetchWhoami(endpoint: string, token: string, fetchFn: typeof fetch): Promise<WhoamiInfo> {
   let answer: Awaited<ReturnType<typeof whoAmI>>;
   try {
-    answer = await whoAmI({ hubUrl: endpoint, fetch: fetchFn, accessToken: token });
+    // Loaded on first use, so importing trainbook stays fast.
+    const hub = await import("@huggingface/hub");
+    answer = await hub.whoAmI({ hubUrl: endpoint, fetch: fetchFn, accessToken: token });
   } catch (error) {
     const converted = toHubError(error, { action: "check the access token", endpoint });
     if (converted instanceof HubError && converted.status === 401) {

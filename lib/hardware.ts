@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { listJobHardware } from "@huggingface/hub";
 import { OptionsError } from "./errors.ts";
 import { hubConfig, type HubOptions, hubParams, withHubErrors } from "./hub.ts";
 import { htmlTable, JUPYTER_DISPLAY, plainTable, type TableColumn } from "./_table.ts";
@@ -108,7 +107,7 @@ export async function listHardware(options: HubOptions = {}): Promise<HardwareLi
   const config = hubConfig(options);
   const items = await withHubErrors(
     { action: "list the Jobs hardware", endpoint: config.endpoint },
-    () => listJobHardware(hubParams(config)),
+    async () => (await import("@huggingface/hub")).listJobHardware(hubParams(config)),
   );
   return new HardwareList(items.map((item) => ({
     name: item.name,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { trainingCharts } from "./charts.ts";
+import type { Chart } from "./charts.ts";
 import { escapeHtml, type MimeBundle } from "./display.ts";
 import type { EpochEvent, TrainEvent } from "./events.ts";
 import { formatEventLine } from "./progress.ts";
@@ -83,9 +83,10 @@ export async function watch(run: TrainingRun, options: WatchOptions = {}): Promi
     ((bundle: MimeBundle, displayOptions: { display_id: string; update: boolean }) =>
       jupyterApi().display(bundle, { raw: true, ...displayOptions }));
   const displayId = `trainbook-run-${run.id}`;
+  const charts = options.charts === false ? undefined : (await import("./charts.ts")).trainingCharts;
   let shown = false;
   const show = async () => {
-    await display(liveBundle(run, options.charts ?? true), { display_id: displayId, update: shown });
+    await display(liveBundle(run, charts), { display_id: displayId, update: shown });
     shown = true;
   };
   await show();
@@ -102,8 +103,11 @@ function redraws(event: TrainEvent): boolean {
     event.type === "error";
 }
 
-/** The live display of a run: status line, progress bar and charts, with a text fallback. */
-export function liveBundle(run: TrainingRun, charts = true): MimeBundle {
+/**
+ * The live display of a run: status line, progress bar and, when `renderCharts` is
+ * given (lib/charts.ts `trainingCharts`), the loss and metric charts; with a text fallback.
+ */
+export function liveBundle(run: TrainingRun, renderCharts?: (table: ResultsTable) => Chart[]): MimeBundle {
   const epochs = run.epochs;
   const last = epochs.at(-1);
   const done = last?.epoch ?? 0;
@@ -119,8 +123,8 @@ export function liveBundle(run: TrainingRun, charts = true): MimeBundle {
   if (last) {
     html += `<div style="font-family: monospace; margin: 4px 0;">${escapeHtml(epochSummary(last))}</div>`;
   }
-  if (charts && epochs.length > 0) {
-    for (const chart of trainingCharts(tableFromEpochs(epochs))) {
+  if (renderCharts && epochs.length > 0) {
+    for (const chart of renderCharts(tableFromEpochs(epochs))) {
       if (chart.name === "learning_rate") continue;
       html += `<div style="display: inline-block; vertical-align: top; margin: 4px;">${chart.html}</div>`;
     }

@@ -1,14 +1,14 @@
 /**
  * Charts and report.html of one run folder, rebuilt from its files: results.csv,
- * test_metrics.json (after evaluation) and run.json.
+ * test_metrics.json (after evaluation) and run.json, plus predictions of
+ * weights/best.pt on the test split.
  *
  * @module
  */
 import { basename, join } from "node:path";
-import { confusionMatrixChart, testMetricsChart, trainingCharts, writeCharts } from "./charts.ts";
 import type { Chart } from "./charts.ts";
+import { escapeHtml } from "./display.ts";
 import type { TestMetrics } from "./metrics.ts";
-import { writeReport } from "./report.ts";
 import type { ResultsTable } from "./results.ts";
 import { readResults } from "./results.ts";
 
@@ -37,6 +37,9 @@ export async function writeRunReport(dir: string): Promise<RunReportFiles> {
     results = undefined;
   }
   const testMetrics = await readTestMetrics(dir);
+  // Charts and the report load Plot on first use, so importing trainbook stays fast.
+  const { confusionMatrixChart, testMetricsChart, trainingCharts, writeCharts } = await import("./charts.ts");
+  const { writeReport } = await import("./report.ts");
   const charts: Chart[] = [];
   if (results && results.rows.length > 0) charts.push(...trainingCharts(results));
   if (testMetrics) {
@@ -66,6 +69,29 @@ export async function writeRunReport(dir: string): Promise<RunReportFiles> {
     results,
     testMetrics,
     charts,
+    predictionGallery: await galleryOrNote(dir),
   });
   return { report, charts: chartPaths };
+}
+
+/**
+ * Draws the prediction gallery when the run has weights/best.pt and its
+ * data.yaml has test images. A failure never fails the report: the section
+ * then holds a one-line note with the error instead.
+ */
+async function galleryOrNote(dir: string): Promise<string | undefined> {
+  const hasWeights = await Deno.stat(join(dir, "weights", "best.pt")).then(
+    (info) => info.isFile,
+    () => false,
+  );
+  if (!hasWeights) return undefined;
+  try {
+    const { predictionGallery, runSplitImages } = await import("./predict.ts");
+    if ((await runSplitImages(dir, "test")) === undefined) return undefined;
+    // NOTE: this creates the managed Python environment when it does not exist yet, which takes minutes.
+    return await predictionGallery(dir);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return `<p>The prediction gallery was skipped after an error: ${escapeHtml(message)}</p>`;
+  }
 }

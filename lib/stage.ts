@@ -22,13 +22,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename, join, relative, resolve, sep } from "node:path";
-import {
-  commitIter,
-  type CommitOperation,
-  createRepo,
-  type ListFileEntry,
-  listFiles,
-} from "@huggingface/hub";
+import type { CommitOperation, ListFileEntry } from "@huggingface/hub";
 import { stringify } from "yaml";
 import { DatasetError, HubError, OptionsError } from "./errors.ts";
 import { type HubConfig, hubConfig, type HubOptions, hubParams, toHubError } from "./hub.ts";
@@ -401,6 +395,7 @@ async function* openRepo(
   }
 
   try {
+    const { createRepo } = await import("@huggingface/hub");
     await createRepo({ ...hubParams(connection), repo: { type: "dataset", name: repo }, private: isPrivate });
   } catch (error) {
     // 409: someone created it between the listing and now, which is fine.
@@ -424,7 +419,7 @@ async function listRemote(
   const entries = new Map<string, ListFileEntry>();
   try {
     for await (
-      const entry of listFiles({
+      const entry of (await import("@huggingface/hub")).listFiles({
         ...hubParams(connection),
         repo: { type: "dataset", name: repo },
         recursive: true,
@@ -532,7 +527,7 @@ async function* uploadBatches(
 
     let output;
     try {
-      const iterator = commitIter({
+      const iterator = (await import("@huggingface/hub")).commitIter({
         ...hubParams(connection),
         repo: { type: "dataset", name: repo },
         operations: commitOperations,

@@ -260,9 +260,10 @@ Deno.test("formatValidationReport() lists findings with fixes", async () => {
 
 Deno.test("validateDataset() report displays in Jupyter", async () => {
   const report = await validateDataset(THERMAL);
-  const display =
-    (report as unknown as Record<symbol, () => Record<string, string>>)[Symbol.for("Jupyter.display")];
-  const bundle = display();
+  const display = (report as unknown as Record<symbol, () => Promise<Record<string, string>>>)[
+    Symbol.for("Jupyter.display")
+  ];
+  const bundle = await display();
   assert.match(bundle["text/plain"], /OK, 0 errors, 1 warnings/);
   assert.match(bundle["text/html"], /<table/);
   assert.match(bundle["text/html"], /test-not-declared/);
