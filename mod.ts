@@ -101,7 +101,7 @@ export {
   writeCharts,
   writeReport,
 } from "./lib/charts_api.ts";
-export type { Displayable, MimeBundle } from "./lib/display.ts";
+export { type Displayable, JUPYTER_DISPLAY, type MimeBundle } from "./lib/display.ts";
 export type { ReportInput } from "./lib/report.ts";
 export { readTestMetrics, type RunReportFiles, writeRunReport } from "./lib/run_report.ts";
 

@@ -61,6 +61,7 @@ export class TrainbookError extends Error {
   /** What to do about it. */
   readonly hint?: string;
 
+  /** Builds the message from `summary` and the details (see {@linkcode formatErrorMessage}). */
   constructor(summary: string, details: ErrorDetails = {}) {
     super(
       formatErrorMessage(summary, details),
@@ -107,6 +108,7 @@ export class HubError extends TrainbookError {
   /** Value of the X-Request-Id header, for support requests. */
   readonly requestId?: string;
 
+  /** Builds the message as {@linkcode TrainbookError} does and keeps the HTTP details. */
   constructor(
     summary: string,
     details: ErrorDetails & { status?: number; url?: string; requestId?: string } = {},

@@ -23,8 +23,11 @@ export interface PythonEnv {
 
 /** Progress of creating the environment. */
 export interface PythonEnvEvent {
+  /** Event kind. */
   type: "python-env";
+  /** Step of the set-up. */
   phase: "reuse" | "create" | "install" | "configure" | "ready";
+  /** The step, in words. */
   message: string;
 }
 

@@ -9,13 +9,17 @@ import { TERMINAL_STATUSES } from "./events.ts";
 
 /** Outcome of a finished run. */
 export interface RunResult {
+  /** Run id. */
   id: string;
+  /** Final status. */
   status: RunStatus;
   /** Status message: the error for failed runs, the reason for cancelled or interrupted ones. */
   message?: string;
   /** The run folder, holding weights/, results.csv, args.yaml and the report. */
   dir: string;
+  /** Epoch events received, in order. */
   epochs: EpochEvent[];
+  /** Seconds from creation to the end. */
   elapsedSeconds: number;
   /** Last lines of the trainer's output, kept for failed runs. */
   logTail: string[];
@@ -23,6 +27,7 @@ export interface RunResult {
 
 /** Backend-specific work behind a {@linkcode TrainingRun}. */
 export interface RunController {
+  /** Stops the backend's work; the backend then finishes the run. */
   cancel(reason: string): Promise<void>;
 }
 
@@ -59,6 +64,7 @@ export class TrainingRun {
   #controller?: RunController;
   #logTail: string[] = [];
 
+  /** Creates a handle; backends call this, users get handles from `train()` or `attach()`. */
   constructor(id: string, dir: string, backend: string, epochsPlanned: number) {
     this.id = id;
     this.dir = dir;

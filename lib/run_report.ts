@@ -14,7 +14,9 @@ import { readResults } from "./results.ts";
 
 /** Paths written by {@linkcode writeRunReport}. */
 export interface RunReportFiles {
+  /** Path of report.html. */
   report: string;
+  /** Paths of the SVG charts. */
   charts: string[];
 }
 

@@ -94,19 +94,33 @@ export interface TrainOptions {
 
 /** Options after validation, with every default applied. */
 export interface ResolvedTrainOptions {
+  /** Where training runs. */
   backend: "local" | "hf-jobs";
+  /** Model YAML name or absolute path of a local .pt or .yaml file. */
   model: string;
+  /** Number of epochs. */
   epochs: number;
+  /** Image size in pixels. */
   imgsz: number;
+  /** Images per batch. */
   batch: number;
+  /** Device: "auto", "cpu", "mps" or GPU indices. */
   device: string;
+  /** Data loader worker processes. */
   workers: number;
+  /** Random seed. */
   seed: number;
+  /** Further Ultralytics train arguments. */
   overrides: Record<string, unknown>;
+  /** Absolute folder of run folders. */
   runsDir: string;
+  /** Absolute history path, or false to record nothing. */
   history: string | false;
+  /** Run id chosen by the caller. */
   runId?: string;
+  /** Cancels the run when aborted. */
   signal?: AbortSignal;
+  /** Whether charts and report.html are written at the end. */
   report: boolean;
 }
 

@@ -195,8 +195,7 @@ Deno.test("a dropped log stream reconnects without repeating lines", async () =>
 
 Deno.test("a job that ends in ERROR keeps its message, log tail and pushed artifacts", async () => {
   const repo = "trainbook-tester/partial-model";
-  let mock!: MockHub;
-  mock = await MockHub.start({
+  const mock: MockHub = await MockHub.start({
     jobRunner: async (job, signal) => {
       // The job pushes results.csv for its first epoch, then fails.
       await uploadFiles({

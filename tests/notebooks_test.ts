@@ -77,7 +77,8 @@ Deno.test("01-quickstart notebook runs top to bottom with live updates", async (
   const watchCell = cells.find((cell) => text(cell.source).includes("tb.watch(run)"));
   assert.ok(watchCell, "no cell calls watch()");
   const live = (watchCell.outputs ?? []).filter((output) =>
-    output.output_type === "display_data" && text(output.data?.["text/html"] as string).includes("trainbook-live")
+    output.output_type === "display_data" &&
+    text(output.data?.["text/html"] as string).includes("trainbook-live")
   );
   assert.equal(live.length, 1, `the live view was shown ${live.length} times instead of updated in place`);
   const finalText = text(live[0].data?.["text/plain"] as string);
@@ -90,7 +91,9 @@ Deno.test("01-quickstart notebook runs top to bottom with live updates", async (
 
 Deno.test("02-hf-jobs notebook trains on the mock Hub with live updates", async () => {
   const env = await ensurePythonEnv();
-  await using mock = await MockHub.start({ jobRunner: processJobRunner({ python: env.python, extraEnv: env.env }) });
+  await using mock = await MockHub.start({
+    jobRunner: processJobRunner({ python: env.python, extraEnv: env.env }),
+  });
   await using temp = await tempDir("notebook");
   const output = join(temp.path, "02-hf-jobs.executed.ipynb");
   const run = await executeNotebook(join(REPO_ROOT, "notebooks", "02-hf-jobs.ipynb"), output, {

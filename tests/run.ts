@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * Test runner behind `deno task test`: runs `deno test` on the tests folder (or
  * the paths given), streams its output, and ends with the plain summary line
