@@ -19,6 +19,7 @@ import { parseEventLine } from "./events.ts";
 import { History } from "./history.ts";
 import { type HubConfig, hubConfig, hubParams } from "./hub.ts";
 import { defaultRunsDir, PYTHON_DIR } from "./paths.ts";
+import { trainingArguments } from "./local_backend.ts";
 import { readResults } from "./results.ts";
 import { TrainingRun } from "./run.ts";
 import { newRunId } from "./run_id.ts";
@@ -150,26 +151,7 @@ async function launch(
     modelRepo,
     "--push-every",
     String(settings.pushEvery),
-    "--model",
-    options.model,
-    "--epochs",
-    String(options.epochs),
-    "--imgsz",
-    String(options.imgsz),
-    "--batch",
-    String(options.batch),
-    "--device",
-    options.device,
-    "--workers",
-    String(options.workers),
-    "--seed",
-    String(options.seed),
-    "--project",
-    "/tmp/trainbook-runs",
-    "--name",
-    run.id,
-    "--overrides",
-    JSON.stringify(options.overrides),
+    ...trainingArguments(options, run.id, "/tmp/trainbook-runs"),
   ];
   const job = await hub.runJob({
     namespace: settings.namespace,

@@ -29,6 +29,35 @@ export interface LocalLaunch {
   history?: History;
 }
 
+/**
+ * Arguments of python/train.py shared by both backends: the model, the training
+ * settings, and where the run folder goes (`<project>/<runId>`).
+ */
+export function trainingArguments(options: ResolvedTrainOptions, runId: string, project: string): string[] {
+  return [
+    "--model",
+    options.model,
+    "--epochs",
+    String(options.epochs),
+    "--imgsz",
+    String(options.imgsz),
+    "--batch",
+    String(options.batch),
+    "--device",
+    options.device,
+    "--workers",
+    String(options.workers),
+    "--seed",
+    String(options.seed),
+    "--project",
+    project,
+    "--name",
+    runId,
+    "--overrides",
+    JSON.stringify(options.overrides),
+  ];
+}
+
 /** The trainer's command line: argument arrays only, never a shell. */
 export function trainerCommand(launch: Omit<LocalLaunch, "history">): { command: string; args: string[] } {
   const { run, options, dataYaml, env } = launch;
@@ -39,26 +68,7 @@ export function trainerCommand(launch: Omit<LocalLaunch, "history">): { command:
       join(PYTHON_DIR, "train.py"),
       "--data",
       dataYaml,
-      "--model",
-      options.model,
-      "--epochs",
-      String(options.epochs),
-      "--imgsz",
-      String(options.imgsz),
-      "--batch",
-      String(options.batch),
-      "--device",
-      options.device,
-      "--workers",
-      String(options.workers),
-      "--seed",
-      String(options.seed),
-      "--project",
-      options.runsDir,
-      "--name",
-      run.id,
-      "--overrides",
-      JSON.stringify(options.overrides),
+      ...trainingArguments(options, run.id, options.runsDir),
     ],
   };
 }
