@@ -1,8 +1,8 @@
 /**
  * The run report: one self-contained report.html with the run settings, the
- * final-epoch metrics, the training charts and the test metrics. Charts are
- * inline SVG and the CSS is inline, so the file opens anywhere without a server
- * or network access.
+ * final-epoch metrics, the training charts, the test metrics and a gallery of
+ * predictions. Charts are inline SVG, gallery images are data URLs and the CSS
+ * is inline, so the file opens anywhere without a server or network access.
  *
  * @module
  */
@@ -29,6 +29,8 @@ export interface ReportInput {
    * charts are drawn from `results` and `testMetrics`.
    */
   charts?: Chart[];
+  /** HTML of the prediction gallery (or of a note why it is missing), inserted as it is. */
+  predictionGallery?: string;
 }
 
 const TEST_CHART_NAMES = new Set(["test_metrics", "confusion_matrix"]);
@@ -137,11 +139,12 @@ function chartFigures(charts: Chart[]): string {
     .join("\n");
 }
 
-function navigation(charts: Chart[], hasTest: boolean): string {
+function navigation(charts: Chart[], hasTest: boolean, hasPredictions: boolean): string {
   const links = charts.map((chart) =>
     `<a href="#chart-${escapeHtml(chart.name)}">${escapeHtml(chart.title)}</a>`
   );
   if (hasTest) links.push(`<a href="#test">Test metrics</a>`);
+  if (hasPredictions) links.push(`<a href="#predictions">Predictions</a>`);
   return links.length > 0 ? `<nav>${links.join("")}</nav>` : "";
 }
 
@@ -173,6 +176,9 @@ export function renderReport(input: ReportInput): string {
     const tables = testMetrics ? testSummaryTable(testMetrics) + perClassTable(testMetrics) : "";
     sections.push(`<section id="test"><h2>Test metrics</h2>${tables}${chartFigures(testFigures)}</section>`);
   }
+  if (input.predictionGallery !== undefined) {
+    sections.push(`<section id="predictions"><h2>Predictions</h2>${input.predictionGallery}</section>`);
+  }
   if (results && results.warnings.length > 0) {
     const items = results.warnings.map((warning) => `<li>${escapeHtml(warning)}</li>`).join("");
     sections.push(`<section id="warnings"><h2>Warnings</h2><ul class="warnings">${items}</ul></section>`);
@@ -182,7 +188,7 @@ export function renderReport(input: ReportInput): string {
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>` +
     `<meta name="viewport" content="width=device-width, initial-scale=1"/>` +
     `<title>${title}</title><style>${STYLE}</style></head>\n<body><main><h1>${title}</h1>` +
-    `${navigation(charts, testMetrics !== undefined)}\n${
+    `${navigation(charts, testMetrics !== undefined, input.predictionGallery !== undefined)}\n${
       sections.filter((s) => s).join("\n")
     }\n</main></body></html>\n`;
 }

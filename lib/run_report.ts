@@ -79,7 +79,7 @@ export async function writeRunReport(dir: string): Promise<RunReportFiles> {
 /**
  * Draws the prediction gallery when the run has weights/best.pt and its
  * data.yaml has test images. A failure never fails the report: the section
- * then holds a one-line note with the error instead.
+ * then contains a one-line note with the error instead.
  */
 async function galleryOrNote(dir: string): Promise<string | undefined> {
   const hasWeights = await Deno.stat(join(dir, "weights", "best.pt")).then(

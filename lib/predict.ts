@@ -1,0 +1,616 @@
+/**
+ * `predict()`: runs a trained run's weights on images through python/predict.py
+ * and returns the detections in pixels, with a notebook display that draws the
+ * boxes over each image. `predictionGallery()` draws predictions next to the
+ * ground-truth boxes of a dataset split for the run report.
+ *
+ * @example Predict on the bundled test images
+ * ```ts ignore
+ * import { predict } from "./predict.ts";
+ *
+ * const predictions = await predict("training_runs/20250101-120000-abc123", "datasets/thermal-dogs-and-people/test/images");
+ * console.log(predictions.toString());
+ * ```
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { compareCodePoints, extensionOf, IMAGE_EXTENSIONS, labelPathFor } from "./_dataset_files.ts";
+import { resolveDataset } from "./_dataset_resolve.ts";
+import { plainTable, type TableColumn } from "./_table.ts";
+import { displayBundle, escapeHtml } from "./display.ts";
+import { NotFoundError, OptionsError, TrainingError } from "./errors.ts";
+import { defaultRunsDir, PYTHON_DIR } from "./paths.ts";
+import { ensurePythonEnv, readLines } from "./python_env.ts";
+import type { RunResult, TrainingRun } from "./run.ts";
+import { isRunId } from "./run_id.ts";
+
+/** Options of {@linkcode predict}. */
+export interface PredictOptions {
+  /**
+   * Weights: "best", "last", or the path of a .pt file.
+   * @default {"best"}
+   */
+  weights?: string;
+  /**
+   * Minimum confidence of a detection, from 0 to 1.
+   * @default {0.25}
+   */
+  conf?: number;
+  /**
+   * IoU threshold of non-maximum suppression, from 0 to 1.
+   * @default {0.7}
+   */
+  iou?: number;
+  /**
+   * Inference image size in pixels.
+   * @default {the run's training image size from args.yaml, else 640}
+   */
+  imgsz?: number;
+  /**
+   * Maximum number of images to predict on, taken in input order after folders are listed.
+   * @default {all images}
+   */
+  maxImages?: number;
+  /**
+   * Device for inference, such as "cpu" or "0".
+   * @default {"cpu"}
+   */
+  device?: string;
+  /**
+   * Folder that contains run folders, used when the run is given by id.
+   * @default {`$TRAINBOOK_RUNS_DIR` or "./training_runs"}
+   */
+  runsDir?: string;
+  /** Called with progress messages. */
+  onProgress?: (message: string) => void;
+}
+
+/** A bounding box in pixels of the original image: top-left and bottom-right corners. */
+export interface PixelBox {
+  /** Left edge. */
+  x1: number;
+  /** Top edge. */
+  y1: number;
+  /** Right edge. */
+  x2: number;
+  /** Bottom edge. */
+  y2: number;
+}
+
+/** One detected object. */
+export interface Detection {
+  /** Class index into the model's class names. */
+  classId: number;
+  /** Class name from the model. */
+  className: string;
+  /** Confidence from 0 to 1. */
+  confidence: number;
+  /** Box in pixels of the original image. */
+  box: PixelBox;
+}
+
+/** The detections on one image, highest confidence first. */
+export interface ImagePrediction {
+  /** Absolute path of the image. */
+  image: string;
+  /** Width of the original image in pixels. */
+  width: number;
+  /** Height of the original image in pixels. */
+  height: number;
+  /** Detected objects; empty when nothing reaches the confidence threshold. */
+  detections: Detection[];
+}
+
+/** Output of {@linkcode predict}, displayed in notebooks as the images with their boxes. */
+export interface Predictions {
+  /** Absolute path of the run folder. */
+  runDir: string;
+  /** Absolute path of the weights used. */
+  weights: string;
+  /** Inference image size in pixels. */
+  imgsz: number;
+  /** Confidence threshold used. */
+  conf: number;
+  /** IoU threshold used. */
+  iou: number;
+  /** Class names of the model, indexed by class id. */
+  names: string[];
+  /** One entry per input image, in input order. */
+  images: ImagePrediction[];
+  /** Formats the detections as a text table. */
+  toString(): string;
+}
+
+/** Number of images the notebook display draws; the text table lists all. */
+const DISPLAY_MAX_IMAGES = 12;
+
+/** Stroke colours of predicted boxes by class id. Green is left out because it marks ground truth. */
+const CLASS_COLOURS = [
+  "#e6194b",
+  "#4363d8",
+  "#f58231",
+  "#911eb4",
+  "#f032e6",
+  "#42d4f4",
+  "#9a6324",
+  "#800000",
+];
+const GROUND_TRUTH_COLOUR = "#3cb44b";
+
+/** Data URL mime types of the image extensions browsers can show. */
+const IMAGE_MIME_TYPES: Record<string, string> = {
+  avif: "image/avif",
+  bmp: "image/bmp",
+  jpeg: "image/jpeg",
+  jpg: "image/jpeg",
+  mpo: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+};
+
+/**
+ * Runs a run's weights on images and returns the detections of each image.
+ * `run` is a run handle, a finished result, a run folder, or a run id.
+ * `images` is an image path, a folder of images (not searched recursively),
+ * or a list of those.
+ *
+ * @example Show the predictions of a finished run in a notebook cell
+ * ```ts ignore
+ * import { predict } from "./predict.ts";
+ * import { train } from "./train.ts";
+ *
+ * const run = await train("datasets/thermal-dogs-and-people", { epochs: 10 });
+ * await run.done;
+ * await predict(run, "datasets/thermal-dogs-and-people/test/images", { conf: 0.5, maxImages: 4 });
+ * ```
+ *
+ * @throws {NotFoundError} when the run folder, the weights or an image path does not exist, or no image is found.
+ * @throws {OptionsError} when a file is not an image Ultralytics reads, an image cannot be decoded, or an option is out of range.
+ * @throws {TrainingError} when the prediction process fails.
+ */
+export async function predict(
+  run: TrainingRun | RunResult | string,
+  images: string | string[],
+  options: PredictOptions = {},
+): Promise<Predictions> {
+  const { weights = "best", conf = 0.25, iou = 0.7, maxImages, device = "cpu", onProgress } = options;
+  checkFraction("conf", conf);
+  checkFraction("iou", iou);
+  if (maxImages !== undefined && !(Number.isInteger(maxImages) && maxImages > 0)) {
+    throw new OptionsError("Invalid maxImages", { value: maxImages, hint: "Pass a whole number above 0" });
+  }
+
+  const runDir = await resolveRunDir(run, resolve(options.runsDir ?? defaultRunsDir()));
+  const weightsPath = await resolveWeights(runDir, weights);
+  const imagePaths = (await collectImages(Array.isArray(images) ? images : [images])).slice(0, maxImages);
+  const imgsz = options.imgsz ?? (await trainingImageSize(runDir)) ?? 640;
+
+  onProgress?.(`Predicting on ${imagePaths.length} images with ${weightsPath}`);
+  const output = await runPredictScript(weightsPath, imagePaths, { imgsz, conf, iou, device, onProgress });
+  const predictions = { runDir, ...output } as Predictions;
+  Object.defineProperty(predictions, "toString", {
+    value: () => formatPredictions(predictions),
+    enumerable: false,
+  });
+  return displayBundle(predictions, () => ({
+    "text/plain": formatPredictions(predictions),
+    "text/html": predictionsHtml(predictions),
+  }));
+}
+
+function checkFraction(name: string, value: number): void {
+  if (!(value >= 0 && value <= 1)) {
+    throw new OptionsError(`Invalid ${name}`, { value, hint: "Pass a number from 0 to 1" });
+  }
+}
+
+async function resolveRunDir(run: TrainingRun | RunResult | string, runsDir: string): Promise<string> {
+  let dir: string;
+  if (typeof run !== "string") dir = run.dir;
+  else if (isRunId(run) && !(await isDirectory(resolve(run)))) dir = join(runsDir, run);
+  else dir = resolve(run);
+  if (!(await isDirectory(dir))) {
+    throw new NotFoundError("Run folder not found", {
+      file: dir,
+      value: typeof run === "string" ? run : run.id,
+      hint: "Pass a run handle, a run folder, or a run id listed by `deno task runs`",
+    });
+  }
+  return dir;
+}
+
+async function resolveWeights(dir: string, weights: string): Promise<string> {
+  const path = weights === "best" || weights === "last"
+    ? join(dir, "weights", `${weights}.pt`)
+    : resolve(weights);
+  if (!(await Deno.stat(path).then((info) => info.isFile, () => false))) {
+    throw new NotFoundError("Weights file not found", {
+      file: path,
+      value: weights,
+      hint: weights === "best"
+        ? 'The run may have ended before its first epoch; try { weights: "last" } or train again'
+        : 'Pass "best", "last", or the path of an existing .pt file',
+    });
+  }
+  return path;
+}
+
+async function trainingImageSize(dir: string): Promise<number | undefined> {
+  try {
+    const args = parseYaml(await Deno.readTextFile(join(dir, "args.yaml"))) as { imgsz?: unknown };
+    return typeof args.imgsz === "number" ? args.imgsz : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return await Deno.stat(path).then((info) => info.isDirectory, () => false);
+}
+
+function supportedExtensions(): string {
+  return [...IMAGE_EXTENSIONS].map((extension) => `.${extension}`).join(", ");
+}
+
+/** Expands folders to the images directly inside them, sorted by code point, and checks file extensions. */
+async function collectImages(inputs: string[]): Promise<string[]> {
+  const paths: string[] = [];
+  for (const input of inputs) {
+    const path = resolve(input);
+    const info = await Deno.stat(path).catch(() => undefined);
+    if (info === undefined) {
+      throw new NotFoundError("Image or folder not found", { file: path, hint: "Check the path" });
+    }
+    if (info.isDirectory) {
+      const names: string[] = [];
+      for await (const entry of Deno.readDir(path)) {
+        if (!entry.isDirectory && IMAGE_EXTENSIONS.has(extensionOf(entry.name))) names.push(entry.name);
+      }
+      paths.push(...names.sort(compareCodePoints).map((name) => join(path, name)));
+    } else if (IMAGE_EXTENSIONS.has(extensionOf(path))) {
+      paths.push(path);
+    } else {
+      throw new OptionsError("Not an image file", {
+        file: path,
+        hint: `Pass images with one of the extensions ${supportedExtensions()}`,
+      });
+    }
+  }
+  if (paths.length === 0) {
+    throw new NotFoundError("No images found", {
+      value: inputs,
+      hint:
+        `Folders are not searched recursively; pass files or folders that contain ${supportedExtensions()} images`,
+    });
+  }
+  return paths;
+}
+
+interface ScriptSettings {
+  imgsz: number;
+  conf: number;
+  iou: number;
+  device: string;
+  onProgress?: (message: string) => void;
+}
+
+type ScriptOutput = Omit<Predictions, "runDir" | "toString">;
+
+/** Runs python/predict.py once for all images and reads its JSON output. */
+async function runPredictScript(
+  weights: string,
+  images: string[],
+  settings: ScriptSettings,
+): Promise<ScriptOutput> {
+  const env = await ensurePythonEnv({ onProgress: (event) => settings.onProgress?.(event.message) });
+  const scratch = await Deno.makeTempDir({ prefix: "trainbook-predict-" });
+  try {
+    const listFile = join(scratch, "images.json");
+    const outFile = join(scratch, "predictions.json");
+    await Deno.writeTextFile(listFile, JSON.stringify(images));
+    const child = new Deno.Command(env.python, {
+      args: [
+        "-u",
+        join(PYTHON_DIR, "predict.py"),
+        ...["--weights", weights, "--images", listFile, "--out", outFile],
+        ...[
+          "--imgsz",
+          String(settings.imgsz),
+          "--conf",
+          String(settings.conf),
+          "--iou",
+          String(settings.iou),
+        ],
+        ...["--device", settings.device],
+      ],
+      env: env.env,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    const lines: string[] = [];
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const line of readLines(stream)) {
+        lines.push(line);
+        if (lines.length > 60) lines.shift();
+      }
+    };
+    await Promise.all([collect(child.stdout), collect(child.stderr)]);
+    const status = await child.status;
+    if (!status.success) throw scriptError(weights, lines);
+    return JSON.parse(await Deno.readTextFile(outFile)) as ScriptOutput;
+  } finally {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+}
+
+function scriptError(weights: string, lines: string[]): Error {
+  const errorLine = lines.find((line) =>
+    line.startsWith("TRAINBOOK_EVENT ") && line.includes('"type": "error"')
+  );
+  const event = errorLine ? JSON.parse(errorLine.slice(errorLine.indexOf("{"))) : undefined;
+  if (typeof event?.image === "string") {
+    return new OptionsError("Image cannot be decoded", {
+      file: event.image,
+      hint: "The file may be truncated or not an image; open it in an image viewer, or leave it out",
+    });
+  }
+  return new TrainingError("Prediction failed", {
+    file: weights,
+    value: event?.message ?? lines.slice(-5).join("\n"),
+    hint: "See the message for the cause",
+  });
+}
+
+/** Formats predictions as a text table with one row per detection, or one row for an image with none. */
+export function formatPredictions(predictions: Pick<Predictions, "images" | "conf">): string {
+  const columns: TableColumn[] = [
+    { key: "image", label: "image" },
+    { key: "class", label: "class" },
+    { key: "confidence", label: "confidence", right: true },
+    { key: "box", label: "box (x1, y1, x2, y2)" },
+  ];
+  const rows = predictions.images.flatMap((entry) => {
+    const image = entry.image.split("/").at(-1)!;
+    if (entry.detections.length === 0) return [{ image, class: "(no detections)" }];
+    return entry.detections.map((detection) => ({
+      image,
+      class: detection.className,
+      confidence: detection.confidence.toFixed(3),
+      box: formatBox(detection.box),
+    }));
+  });
+  const count = predictions.images.reduce((sum, entry) => sum + entry.detections.length, 0);
+  const title =
+    `Predictions: ${count} detections on ${predictions.images.length} images (conf >= ${predictions.conf})`;
+  return `${title}\n${plainTable(columns, rows)}`;
+}
+
+function formatBox(box: PixelBox): string {
+  return [box.x1, box.y1, box.x2, box.y2].map((value) => value.toFixed(1)).join(", ");
+}
+
+/** Builds the notebook HTML: the first images with their boxes drawn over them, then the detections table. */
+function predictionsHtml(predictions: Predictions): string {
+  const shown = predictions.images.slice(0, DISPLAY_MAX_IMAGES);
+  const figures = shown.map((entry) => {
+    let source: string | undefined;
+    try {
+      source = imageDataUrl(entry.image, Deno.readFileSync(entry.image));
+    } catch {
+      source = undefined;
+    }
+    const caption = `${entry.image.split("/").at(-1)}: ${entry.detections.length} detections`;
+    return overlayFigure(entry, source, predictedBoxes(entry.detections), caption);
+  });
+  const more = predictions.images.length > shown.length
+    ? `<p>Showing ${shown.length} of ${predictions.images.length} images; the table lists all.</p>`
+    : "";
+  const title = formatPredictions(predictions).split("\n")[0];
+  return `<div class="trainbook-predictions"><p><b>${escapeHtml(title)}</b></p>${more}` +
+    `<div>${figures.join("")}</div>${detectionsHtmlTable(predictions.images)}</div>`;
+}
+
+function detectionsHtmlTable(images: ImagePrediction[]): string {
+  const rows = images.flatMap((entry) => {
+    const image = escapeHtml(entry.image.split("/").at(-1)!);
+    if (entry.detections.length === 0) {
+      return [`<tr><td>${image}</td><td colspan="3">(no detections)</td></tr>`];
+    }
+    return entry.detections.map((detection) =>
+      `<tr><td>${image}</td><td>${escapeHtml(detection.className)}</td>` +
+      `<td style="text-align:right">${detection.confidence.toFixed(3)}</td>` +
+      `<td>${formatBox(detection.box)}</td></tr>`
+    );
+  });
+  return `<table><thead><tr><th>image</th><th>class</th><th>confidence</th><th>box (x1, y1, x2, y2)</th>` +
+    `</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** Builds a data URL for an image file's bytes. */
+function imageDataUrl(path: string, bytes: Uint8Array): string | undefined {
+  // NOTE: TIFF, HEIC, JPEG 2000 and DNG images have no mime type here because most browsers cannot show
+  // them, so their figure shows the boxes on a grey background.
+  const mime = IMAGE_MIME_TYPES[extensionOf(path)];
+  return mime === undefined ? undefined : `data:${mime};base64,${Buffer.from(bytes).toString("base64")}`;
+}
+
+/** A box to draw, with its label and style. */
+interface OverlayBox {
+  box: PixelBox;
+  label: string;
+  colour: string;
+  dashed: boolean;
+}
+
+function predictedBoxes(detections: Detection[]): OverlayBox[] {
+  return detections.map((detection) => ({
+    box: detection.box,
+    label: `${detection.className} ${detection.confidence.toFixed(2)}`,
+    colour: CLASS_COLOURS[detection.classId % CLASS_COLOURS.length],
+    dashed: false,
+  }));
+}
+
+/**
+ * Draws one image with an absolutely positioned SVG over it. The SVG's viewBox
+ * is the image's pixel grid, so boxes stay aligned when CSS scales the image.
+ */
+function overlayFigure(
+  image: { width: number; height: number },
+  source: string | undefined,
+  boxes: OverlayBox[],
+  caption: string,
+): string {
+  const { width, height } = image;
+  const fontSize = Math.max(11, Math.round(Math.max(width, height) / 35));
+  const picture = source === undefined
+    ? `<div style="width:${width}px;max-width:100%;aspect-ratio:${width}/${height};background:#808080"></div>`
+    : `<img src="${source}" width="${width}" height="${height}" alt="${escapeHtml(caption)}" ` +
+      `style="display:block;max-width:100%;height:auto"/>`;
+  const shapes = boxes.map((item) => boxMarkup(item, fontSize)).join("");
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" ` +
+    `preserveAspectRatio="none" style="position:absolute;left:0;top:0;width:100%;height:100%;overflow:hidden">` +
+    `${shapes}</svg>`;
+  return `<figure style="display:inline-block;vertical-align:top;margin:0 12px 12px 0">` +
+    `<div style="position:relative;display:inline-block;line-height:0">${picture}${svg}</div>` +
+    `<figcaption style="font-size:12px;color:#1f2328">${escapeHtml(caption)}</figcaption></figure>`;
+}
+
+/**
+ * Draws one box outline with its label on a filled tab. A prediction's tab sits
+ * above the box, or inside it at the image's top edge, and a ground-truth tab
+ * sits inside the box at its bottom edge.
+ */
+function boxMarkup(item: OverlayBox, fontSize: number): string {
+  const { x1, y1, x2, y2 } = item.box;
+  const tabHeight = fontSize + 4;
+  const tabWidth = Math.round(item.label.length * fontSize * 0.6) + 6;
+  let tabY = y1 >= tabHeight ? y1 - tabHeight : y1;
+  if (item.dashed) tabY = y2 - tabHeight;
+  const dash = item.dashed ? ' stroke-dasharray="6 3"' : "";
+  return `<rect x="${x1}" y="${y1}" width="${Math.max(0, x2 - x1)}" height="${Math.max(0, y2 - y1)}" ` +
+    `fill="none" stroke="${item.colour}" stroke-width="2" vector-effect="non-scaling-stroke"${dash}/>` +
+    `<rect x="${x1}" y="${tabY}" width="${tabWidth}" height="${tabHeight}" fill="${item.colour}" fill-opacity="0.85"/>` +
+    `<text x="${x1 + 3}" y="${tabY + fontSize}" font-size="${fontSize}" font-family="sans-serif" ` +
+    `fill="#ffffff">${escapeHtml(item.label)}</text>`;
+}
+
+/** Options of {@linkcode predictionGallery}. */
+export interface PredictionGalleryOptions extends Omit<PredictOptions, "maxImages"> {
+  /**
+   * Split of the run's data.yaml whose images are shown.
+   * @default {"test"}
+   */
+  split?: "test" | "val" | "train";
+  /**
+   * Maximum number of images shown, the first ones in file name order.
+   * @default {8}
+   */
+  maxImages?: number;
+}
+
+/**
+ * Lists the images of a split of the run folder's data.yaml, resolved as
+ * Ultralytics resolves them, sorted by code point. Returns undefined when the
+ * YAML names no such split or has no images in it.
+ */
+export async function runSplitImages(
+  runDir: string,
+  split: "test" | "val" | "train",
+): Promise<string[] | undefined> {
+  const { dataset } = await resolveDataset(join(runDir, "data.yaml"));
+  const files = dataset?.splits[split]?.imageFiles;
+  return files && files.length > 0 ? files : undefined;
+}
+
+/**
+ * Predicts on the first images of a split of the run's dataset and returns
+ * HTML that draws each image with its predicted boxes (solid, coloured by
+ * class) and its ground-truth boxes from the label file (dashed green).
+ * Images are embedded as data URLs, so the HTML is self-contained.
+ *
+ * @throws {OptionsError} when the run's data.yaml has no images in `split`.
+ * @throws {NotFoundError | TrainingError} as {@linkcode predict} does.
+ */
+export async function predictionGallery(
+  run: TrainingRun | RunResult | string,
+  options: PredictionGalleryOptions = {},
+): Promise<string> {
+  const { split = "test", maxImages = 8, ...predictOptions } = options;
+  const runDir = await resolveRunDir(run, resolve(options.runsDir ?? defaultRunsDir()));
+  const images = await runSplitImages(runDir, split);
+  if (images === undefined) {
+    throw new OptionsError(`The run's dataset has no ${split} images`, {
+      file: join(runDir, "data.yaml"),
+      value: split,
+      hint: "Choose a split with images",
+    });
+  }
+
+  const predictions = await predict(runDir, images.slice(0, maxImages), predictOptions);
+  const figures = await Promise.all(predictions.images.map(async (entry) => {
+    const truth = await groundTruthBoxes(entry, predictions.names);
+    const source = await Deno.readFile(entry.image).then(
+      (bytes) => imageDataUrl(entry.image, bytes),
+      () => undefined,
+    );
+    const caption = `${
+      entry.image.split("/").at(-1)
+    }: ${entry.detections.length} predicted, ${truth.length} labelled`;
+    return overlayFigure(entry, source, [...truth, ...predictedBoxes(entry.detections)], caption);
+  }));
+  const legend =
+    `<p>Solid boxes: predictions with confidence at least ${predictions.conf}, coloured by class. ` +
+    `<span style="color:${GROUND_TRUTH_COLOUR}">Dashed green boxes</span>: ground truth from the label files. ` +
+    `Showing ${predictions.images.length} of ${images.length} ${split} images.</p>`;
+  return `<div class="trainbook-gallery">${legend}<div>${figures.join("")}</div></div>`;
+}
+
+/**
+ * Reads an image's YOLO label file as pixel boxes. A row is `class cx cy w h`
+ * in normalised units, or, with more than 6 values, `class x1 y1 x2 y2 ...`, a
+ * polygon whose bounding box Ultralytics trains detectors on.
+ */
+async function groundTruthBoxes(entry: ImagePrediction, names: string[]): Promise<OverlayBox[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(labelPathFor(entry.image));
+  } catch (error) {
+    // An image without a label file is a background image with no objects.
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+
+  const boxes: OverlayBox[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const values = line.trim().split(/\s+/).map(Number);
+    if (values.length < 5 || values.some((value) => !Number.isFinite(value))) continue;
+    const [classId, ...coordinates] = values;
+    let [left, top, right, bottom] = [0, 0, 0, 0];
+    if (values.length > 6) {
+      const xs = coordinates.filter((_, index) => index % 2 === 0);
+      const ys = coordinates.filter((_, index) => index % 2 === 1);
+      [left, top, right, bottom] = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    } else {
+      const [cx, cy, w, h] = coordinates;
+      [left, top, right, bottom] = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
+    }
+    const pixels = (value: number, size: number) => Math.round(value * size * 100) / 100;
+    boxes.push({
+      box: {
+        x1: pixels(left, entry.width),
+        y1: pixels(top, entry.height),
+        x2: pixels(right, entry.width),
+        y2: pixels(bottom, entry.height),
+      },
+      label: names[classId] ?? String(classId),
+      colour: GROUND_TRUTH_COLOUR,
+      dashed: true,
+    });
+  }
+  return boxes;
+}
