@@ -147,3 +147,4 @@ export {
   type StageOptions,
   type StageResult,
 } from "./lib/stage.ts";
+export { rerun, type RerunOptions } from "./lib/rerun.ts";

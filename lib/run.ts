@@ -62,6 +62,7 @@ export class TrainingRun {
   #finishedAt?: number;
   #resolveDone!: (result: RunResult) => void;
   #controller?: RunController;
+  #cancelReason?: string;
   #logTail: string[] = [];
 
   /** Creates a handle; backends call this, users get handles from `train()` or `attach()`. */
@@ -116,13 +117,23 @@ export class TrainingRun {
 
   /** Stops the run: the trainer process (local) or the job (HF Jobs) is cancelled. */
   async cancel(reason = "cancelled by the user"): Promise<RunResult> {
-    if (this.#finishedAt === undefined && this.#controller) await this.#controller.cancel(reason);
+    if (this.#finishedAt === undefined) {
+      // Before the backend has started its work, the request is kept and applied when it attaches.
+      this.#cancelReason ??= reason;
+      if (this.#controller) await this.#controller.cancel(reason);
+    }
     return await this.done;
   }
 
-  /** Attaches the backend; called once by the backend that created the run. */
+  /** The reason given to {@linkcode TrainingRun.cancel}, once it was called. */
+  get cancelRequested(): string | undefined {
+    return this.#cancelReason;
+  }
+
+  /** Attaches the backend; called once by the backend that created the run. A pending cancel applies at once. */
   attachController(controller: RunController): void {
     this.#controller = controller;
+    if (this.#cancelReason !== undefined) void controller.cancel(this.#cancelReason);
   }
 
   /** Adds an event and wakes the consumers; called by the backend. */

@@ -68,8 +68,8 @@ export async function train(dataset: string | Dataset, options: TrainOptions = {
 async function runLocal(run: TrainingRun, dataset: Dataset, options: ResolvedTrainOptions): Promise<void> {
   const setup = (message: string) => run.push({ type: "setup", message, time: now() });
   const env = await ensurePythonEnv({ onProgress: (event) => setup(event.message) });
-  if (options.signal?.aborted) {
-    run.finish("cancelled", "cancelled before training started");
+  if (options.signal?.aborted || run.cancelRequested) {
+    run.finish("cancelled", run.cancelRequested ?? "cancelled before training started");
     return;
   }
 
