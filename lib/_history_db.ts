@@ -27,7 +27,7 @@ const MAX_DELAY_MS = 250;
 /** Tail of the promise chain of the operations queued per resolved file path. */
 const queues = new Map<string, Promise<unknown>>();
 
-/** Bytes 8..11 of every DuckDB database file. */
+/** Bytes 8 to 11 of a DuckDB database file, after the header checksum (seen in files of DuckDB 1.5). */
 const DUCKDB_MAGIC = "DUCK";
 
 /** Options of {@linkcode withDatabase}. */

@@ -8,7 +8,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { join } from "node:path";
 import { NotFoundError, OptionsError } from "./errors.ts";
 import type { RunStatus } from "./events.ts";
-import type { ArtifactRecord, EpochRecord, EventRecord, RunRecord } from "./history.ts";
+import type { ArtifactRecord, EpochRecord, EventRecord, RunRecord } from "./history_records.ts";
 import type { ClassMetrics, TestMetrics } from "./metrics.ts";
 import {
   Leaderboard,

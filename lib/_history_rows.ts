@@ -6,7 +6,7 @@
  */
 import type { DuckDBValue } from "@duckdb/node-api";
 import { OptionsError, redactTokens } from "./errors.ts";
-import type { RunRecord } from "./history.ts";
+import type { RunRecord } from "./history_records.ts";
 
 type ColumnKind = "text" | "time" | "int" | "json";
 

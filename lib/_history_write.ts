@@ -7,11 +7,12 @@
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { NotFoundError } from "./errors.ts";
-import type { EpochRecord } from "./history.ts";
+import type { EpochRecord } from "./history_records.ts";
 import type { TestMetrics } from "./metrics.ts";
 import { execute, queryRows } from "./_history_db.ts";
 import { metricValue } from "./_history_rows.ts";
 import { summarySql } from "./_history_schema.ts";
+import type { EpochStage } from "./_history_stage.ts";
 
 /**
  * Throws {@linkcode NotFoundError} unless the run exists, and returns whether any
@@ -64,7 +65,7 @@ export async function refreshRunMetrics(connection: DuckDBConnection, runId: str
 
 /**
  * Appends the epochs of a run that has none stored (neither in epochs nor in
- * run_metrics), through DuckDB's appender,
+ * run_metrics), through DuckDB's appender or into `stage`,
  * and inserts the run's summary computed in memory, so that the large epochs
  * table is never scanned.
  */
@@ -72,7 +73,13 @@ export async function appendEpochs(
   connection: DuckDBConnection,
   runId: string,
   epochs: EpochRecord[],
+  stage?: EpochStage,
 ): Promise<void> {
+  if (stage) {
+    await stage.add(runId, epochs);
+    await insertSummary(connection, runId, summarizeEpochs(epochs));
+    return;
+  }
   // Column order of the epochs table: version 2 appended segment after the version 1 columns.
   const appender = await connection.createAppender("epochs");
   try {

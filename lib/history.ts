@@ -28,7 +28,6 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import type { RunStatus } from "./events.ts";
 import { HistoryError, NotFoundError, OptionsError, redactTokens } from "./errors.ts";
 import type { TestMetrics } from "./metrics.ts";
 import { defaultHistoryPath } from "./paths.ts";
@@ -50,6 +49,7 @@ import {
   repairInterruptedRuns,
   requireRun,
 } from "./_history_write.ts";
+import { EpochStage } from "./_history_stage.ts";
 import {
   compareRunsQuery,
   exportTables,
@@ -61,6 +61,9 @@ import {
 } from "./_history_read.ts";
 import type { Leaderboard, RunComparison, RunDetails, RunList } from "./history_views.ts";
 
+import type { ArtifactRecord, EpochRecord, EventRecord, RunRecord } from "./history_records.ts";
+
+export type { ArtifactRecord, EpochRecord, EventRecord, RunRecord } from "./history_records.ts";
 export type { LeaderboardOptions, ListRunsFilter } from "./_history_read.ts";
 export {
   Leaderboard,
@@ -70,94 +73,6 @@ export {
   RunList,
   type RunSummary,
 } from "./history_views.ts";
-
-/** A training run as stored in the history. */
-export interface RunRecord {
-  /** Unique run id. */
-  id: string;
-  /** ISO 8601 time the run was created. */
-  createdAt: string;
-  /** ISO 8601 time training started. */
-  startedAt?: string;
-  /** ISO 8601 time the run reached a terminal status. */
-  finishedAt?: string;
-  /** Training backend; "imported" for run folders trained elsewhere. */
-  backend: "local" | "hf-jobs" | "imported";
-  /** Hugging Face Jobs hardware flavor, such as "t4-small". */
-  flavor?: string;
-  /** Hugging Face job id. */
-  jobId?: string;
-  /** Web page of the Hugging Face job. */
-  jobUrl?: string;
-  /** Namespace that owns the Hugging Face job. */
-  jobOwner?: string;
-  /** Lifecycle status. */
-  status: RunStatus;
-  /** Reason for the status, such as the error text of a failed run. */
-  statusMessage?: string;
-  /** Local data.yaml or dataset folder. */
-  datasetPath?: string;
-  /** Hugging Face dataset repo id. */
-  datasetRepo?: string;
-  /** Content hash of the dataset, to tell versions apart. */
-  datasetFingerprint?: string;
-  /** Model weights or YAML the run started from. */
-  model: string;
-  /** Ultralytics task: detect, segment, pose, obb, classify. */
-  task?: string;
-  /** Training arguments as passed to Ultralytics. */
-  args: Record<string, unknown>;
-  /** Versions of the software involved, by package name. */
-  versions: Record<string, string>;
-  /** Random seed passed to Ultralytics. */
-  seed?: number;
-  /** Commit of the project repository the run was started from. */
-  gitCommit?: string;
-  /** Folder with the run's weights and results.csv. */
-  runDir?: string;
-  /** Process id of the trainer, for crash detection. */
-  pid?: number;
-  /** Host the trainer runs on, for crash detection. */
-  hostname?: string;
-  /** Epochs the run was started with. */
-  epochsPlanned?: number;
-  /** For imported runs: SHA-256 of the run folder's path and results.csv, so that a folder is imported once. */
-  importKey?: string;
-}
-
-/** One epoch's metrics, named as the columns of Ultralytics' results.csv. */
-export interface EpochRecord {
-  /** Epoch number as Ultralytics counts it. */
-  epoch: number;
-  /** Training segment: 1 for the first, incremented each time training resumes or restarts. @default {1} */
-  segment?: number;
-  /** Metric values; NaN and null are stored as NULL. */
-  metrics: Record<string, number | null>;
-}
-
-/** A file a run produced. */
-export interface ArtifactRecord {
-  /** File path, relative to the run folder when inside it. */
-  path: string;
-  /** Size in bytes. */
-  size: number;
-  /** Hex SHA-256 of the content. */
-  sha256: string;
-  /** File kind, such as "weights" or "plot". */
-  kind?: string;
-}
-
-/** Something that happened during a run. */
-export interface EventRecord {
-  /** Event kind, such as "start", "status" or "error". */
-  type: string;
-  /** Human-readable text. */
-  message?: string;
-  /** ISO 8601 time. @default {now} */
-  time?: string;
-  /** Any JSON-serialisable detail. */
-  data?: unknown;
-}
 
 /** Options of {@linkcode History.open}. */
 export interface HistoryOpenOptions {
@@ -179,6 +94,8 @@ export class History {
   #batchQueue: Promise<unknown> = Promise.resolve();
   /** Runs that createRun() added in the current batch and that have no epochs yet. */
   #batchNewRuns = new Set<string>();
+  /** Epoch rows of the current batch that wait to be moved into the epochs table. */
+  #stage?: EpochStage;
 
   private constructor(path: string, lockTimeoutMs: number) {
     this.path = path;
@@ -194,7 +111,14 @@ export class History {
   static async open(path: string = defaultHistoryPath(), options: HistoryOpenOptions = {}): Promise<History> {
     const { lockTimeoutMs = 30_000 } = options;
     const absolute = resolve(path);
-    await mkdir(dirname(absolute), { recursive: true });
+    try {
+      await mkdir(dirname(absolute), { recursive: true });
+    } catch (error) {
+      throw new HistoryError(`Cannot create the folder of history ${absolute}`, {
+        hint: "Pass a path in a writable folder, or set TRAINBOOK_RUNS_DIR",
+        cause: error,
+      });
+    }
     await withDatabase(absolute, { create: true, lockTimeoutMs }, async (connection) => {
       await ensureSchema(connection, absolute);
       await repairInterruptedRuns(connection);
@@ -219,7 +143,7 @@ export class History {
         });
       }
       if (this.#batchConnection) this.#batchNewRuns.add(run.id);
-    });
+    }, { keepStage: true });
   }
 
   /** Changes the given fields of a run. Throws {@linkcode NotFoundError} for an unknown id. */
@@ -259,12 +183,13 @@ export class History {
       await inTransaction(connection, async () => {
         // Skips the scan of the whole epochs table when the run has no epochs yet (a bulk import).
         if (hasEpochs) {
+          await this.#stage?.flush();
           await execute(connection, "DELETE FROM epochs WHERE run_id = $1", [runId]);
           await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
         }
-        await appendEpochs(connection, runId, epochs);
+        await appendEpochs(connection, runId, epochs, this.#stage);
       });
-    });
+    }, { keepStage: true });
   }
 
   /** Stores test metrics and per-class rows, replacing earlier ones for the same split. */
@@ -381,17 +306,22 @@ export class History {
       () =>
         withOpenDatabase(this.path, { lockTimeoutMs: this.#lockTimeoutMs }, async (connection) => {
           this.#batchConnection = connection;
+          this.#stage = new EpochStage(connection);
           try {
             return await inTransaction(connection, async () => {
+              let result: T;
               try {
-                return await work(this);
+                result = await work(this);
               } finally {
                 await this.#batchQueue.catch(() => {});
               }
+              await this.#stage?.flush();
+              return result;
             });
           } finally {
             this.#batchConnection = undefined;
             this.#batchNewRuns.clear();
+            this.#stage = undefined;
           }
         }),
     );
@@ -421,11 +351,20 @@ export class History {
   }
 
   /** Runs `work` on the held batch connection, or on the file opened for this operation only. */
-  async #use<T>(readOnly: boolean, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  async #use<T>(
+    readOnly: boolean,
+    work: (connection: DuckDBConnection) => Promise<T>,
+    options: { keepStage?: boolean } = {},
+  ): Promise<T> {
     this.#checkOpen();
     const batchConnection = this.#batchConnection;
     if (batchConnection) {
-      const result = this.#batchQueue.catch(() => {}).then(() => work(batchConnection));
+      // Operations other than createRun() and replaceEpochs() may read epochs, so staged rows move first.
+      const run = async () => {
+        if (!options.keepStage) await this.#stage?.flush();
+        return await work(batchConnection);
+      };
+      const result = this.#batchQueue.catch(() => {}).then(run);
       this.#batchQueue = result.catch(() => {});
       return await result;
     }

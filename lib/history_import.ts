@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { NotFoundError, ResultsError } from "./errors.ts";
-import type { History, RunRecord } from "./history.ts";
+import type { History } from "./history.ts";
+import type { RunRecord } from "./history_records.ts";
 import {
   bestEpoch,
   lastSegmentRows,

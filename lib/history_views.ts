@@ -6,7 +6,7 @@
  * @module
  */
 import type { TestMetrics } from "./metrics.ts";
-import type { ArtifactRecord, EpochRecord, EventRecord, RunRecord } from "./history.ts";
+import type { ArtifactRecord, EpochRecord, EventRecord, RunRecord } from "./history_records.ts";
 import { htmlTable, JUPYTER_DISPLAY, plainTable, type TableColumn } from "./_table.ts";
 
 /** One titled table of a view. */

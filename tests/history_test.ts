@@ -26,6 +26,10 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new assert.AssertionError({ message: "expected the promise to reject" });
 }
 
+async function readIfExists(path: string): Promise<Uint8Array | undefined> {
+  return await Deno.readFile(path).catch(() => undefined);
+}
+
 function makeRun(id: string, overrides: Partial<RunRecord> = {}): RunRecord {
   return {
     id,
@@ -390,6 +394,7 @@ Deno.test("History.open() rejects a damaged database and leaves it unchanged", a
   await history.close();
 
   const bytes = await Deno.readFile(path);
+  const walBefore = await readIfExists(path + ".wal");
   const damaged = bytes.slice();
   for (let i = 16; i < damaged.length; i++) damaged[i] = (damaged[i] * 31 + 7) & 0xff;
   await Deno.writeFile(path, damaged);
@@ -398,7 +403,7 @@ Deno.test("History.open() rejects a damaged database and leaves it unchanged", a
   assert.match(error.message, /history\.duckdb/);
   assert.match(error.message, /Move it away/);
   assert.deepEqual(await Deno.readFile(path), damaged);
-  assert.equal(await Deno.stat(path + ".wal").then(() => true, () => false), false);
+  assert.deepEqual(await readIfExists(path + ".wal"), walBefore);
 });
 
 Deno.test("History.open() rejects a DuckDB database that is not a history", async () => {
@@ -710,5 +715,52 @@ Deno.test("importRun() throws NotFoundError for a folder without results.csv", a
   assert.match(missing.message, /nope not found/);
   await Deno.mkdir(join(folder.dir, "empty"));
   await assert.rejects(importRun(history, join(folder.dir, "empty")), /has no results\.csv/);
+  await history.close();
+});
+
+Deno.test("History.open() names the path it cannot create", async () => {
+  await using folder = await tempFolder();
+  const blocker = join(folder.dir, "file");
+  await Deno.writeTextFile(blocker, "a file where a folder should be");
+  const error = await rejection(History.open(join(blocker, "history.duckdb")));
+  assert.ok(error instanceof HistoryError);
+  assert.match(error.message, /Cannot create the folder of history/);
+  assert.match(error.message, /TRAINBOOK_RUNS_DIR/);
+});
+
+Deno.test("batch() reads see epochs staged earlier", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  await history.batch(async (h) => {
+    await h.createRun(makeRun("first"));
+    await h.replaceEpochs("first", [{ epoch: 1, metrics: { ...epochMetrics(0.1, 1), "lr/pg0": NaN } }]);
+    const first = await h.getRun("first");
+    assert.equal(first.epochs.length, 1);
+    assert.equal(first.epochs[0].metrics["lr/pg0"], null);
+
+    await h.createRun(makeRun("second"));
+    await h.replaceEpochs("second", [{
+      epoch: 1,
+      metrics: { "metrics/mAP50-95(B)": 0.7, "metrics/new(B)": 1 },
+    }]);
+    const counts = await h.sql("SELECT run_id, count(*) AS n FROM epochs GROUP BY run_id ORDER BY run_id");
+    assert.deepEqual(counts, [{ run_id: "first", n: 5 }, { run_id: "second", n: 2 }]);
+    await h.createRun(makeRun("third"));
+    await h.replaceEpochs("third", [{
+      epoch: 2,
+      segment: 3,
+      metrics: { "metrics/new(B)": 2, "train/box_loss": 0.5 },
+    }]);
+  });
+
+  const third = await history.getRun("third");
+  assert.deepEqual(third.epochs, [{
+    epoch: 2,
+    segment: 3,
+    metrics: { "metrics/new(B)": 2, "train/box_loss": 0.5 },
+  }]);
+  assert.equal((await history.getRun("second")).epochs[0].metrics["metrics/new(B)"], 1);
+  const total = await history.sql("SELECT count(*) AS n FROM epochs");
+  assert.equal(total[0].n, 9);
   await history.close();
 });
