@@ -2,10 +2,12 @@
  * Opens the history's DuckDB file for one operation at a time. DuckDB lets only
  * one process open a database file, so every operation opens the file, works,
  * and closes it again. An operation that meets another process's lock retries
- * with bounded exponential back-off. Inside one process, operations on the same
- * file run one after another, because DuckDB's lock does not stop a second
- * instance in the same process (seen with @duckdb/node-api 1.5.6), and two
- * instances writing one file would not see each other's changes.
+ * with bounded exponential back-off.
+ *
+ * Inside one process, operations on the same file run one after another. DuckDB's
+ * lock does not stop a second instance in the same process (seen with
+ * @duckdb/node-api 1.5.6), and DuckDB's concurrency documentation allows one
+ * writing instance per file, because each instance caches data and catalog in memory.
  *
  * @module
  */
