@@ -15,7 +15,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { compareCodePoints, extensionOf, IMAGE_EXTENSIONS, labelPathFor } from "./_dataset_files.ts";
 import { resolveDataset } from "./_dataset_resolve.ts";
@@ -315,16 +315,20 @@ async function runPredictScript(
       args: [
         "-u",
         join(PYTHON_DIR, "predict.py"),
-        ...["--weights", weights, "--images", listFile, "--out", outFile],
-        ...[
-          "--imgsz",
-          String(settings.imgsz),
-          "--conf",
-          String(settings.conf),
-          "--iou",
-          String(settings.iou),
-        ],
-        ...["--device", settings.device],
+        "--weights",
+        weights,
+        "--images",
+        listFile,
+        "--out",
+        outFile,
+        "--imgsz",
+        String(settings.imgsz),
+        "--conf",
+        String(settings.conf),
+        "--iou",
+        String(settings.iou),
+        "--device",
+        settings.device,
       ],
       env: env.env,
       stdout: "piped",
@@ -355,7 +359,7 @@ function scriptError(weights: string, lines: string[]): Error {
   if (typeof event?.image === "string") {
     return new OptionsError("Image cannot be decoded", {
       file: event.image,
-      hint: "The file may be truncated or not an image; open it in an image viewer, or leave it out",
+      hint: "The file may be truncated or not an image. Open it in an image viewer, or leave it out",
     });
   }
   return new TrainingError("Prediction failed", {
@@ -374,7 +378,7 @@ export function formatPredictions(predictions: Pick<Predictions, "images" | "con
     { key: "box", label: "box (x1, y1, x2, y2)" },
   ];
   const rows = predictions.images.flatMap((entry) => {
-    const image = entry.image.split("/").at(-1)!;
+    const image = basename(entry.image);
     if (entry.detections.length === 0) return [{ image, class: "(no detections)" }];
     return entry.detections.map((detection) => ({
       image,
@@ -383,10 +387,12 @@ export function formatPredictions(predictions: Pick<Predictions, "images" | "con
       box: formatBox(detection.box),
     }));
   });
+  return `${summaryLine(predictions)}\n${plainTable(columns, rows)}`;
+}
+
+function summaryLine(predictions: Pick<Predictions, "images" | "conf">): string {
   const count = predictions.images.reduce((sum, entry) => sum + entry.detections.length, 0);
-  const title =
-    `Predictions: ${count} detections on ${predictions.images.length} images (conf >= ${predictions.conf})`;
-  return `${title}\n${plainTable(columns, rows)}`;
+  return `Predictions: ${count} detections on ${predictions.images.length} images (conf >= ${predictions.conf})`;
 }
 
 function formatBox(box: PixelBox): string {
@@ -403,20 +409,19 @@ function predictionsHtml(predictions: Predictions): string {
     } catch {
       source = undefined;
     }
-    const caption = `${entry.image.split("/").at(-1)}: ${entry.detections.length} detections`;
+    const caption = `${basename(entry.image)}: ${entry.detections.length} detections`;
     return overlayFigure(entry, source, predictedBoxes(entry.detections), caption);
   });
   const more = predictions.images.length > shown.length
     ? `<p>Showing ${shown.length} of ${predictions.images.length} images; the table lists all.</p>`
     : "";
-  const title = formatPredictions(predictions).split("\n")[0];
-  return `<div class="trainbook-predictions"><p><b>${escapeHtml(title)}</b></p>${more}` +
+  return `<div class="trainbook-predictions"><p><b>${escapeHtml(summaryLine(predictions))}</b></p>${more}` +
     `<div>${figures.join("")}</div>${detectionsHtmlTable(predictions.images)}</div>`;
 }
 
 function detectionsHtmlTable(images: ImagePrediction[]): string {
   const rows = images.flatMap((entry) => {
-    const image = escapeHtml(entry.image.split("/").at(-1)!);
+    const image = escapeHtml(basename(entry.image));
     if (entry.detections.length === 0) {
       return [`<tr><td>${image}</td><td colspan="3">(no detections)</td></tr>`];
     }
@@ -523,8 +528,10 @@ export async function runSplitImages(
   split: "test" | "val" | "train",
 ): Promise<string[] | undefined> {
   const { dataset } = await resolveDataset(join(runDir, "data.yaml"));
-  const files = dataset?.splits[split]?.imageFiles;
-  return files && files.length > 0 ? files : undefined;
+  const found = dataset?.splits[split];
+  // A test/ folder the YAML does not name is left out, as evaluate() leaves it out.
+  if (!found?.declared || found.imageFiles.length === 0) return undefined;
+  return found.imageFiles;
 }
 
 /**
@@ -559,7 +566,7 @@ export async function predictionGallery(
       () => undefined,
     );
     const caption = `${
-      entry.image.split("/").at(-1)
+      basename(entry.image)
     }: ${entry.detections.length} predicted, ${truth.length} labelled`;
     return overlayFigure(entry, source, [...truth, ...predictedBoxes(entry.detections)], caption);
   }));
