@@ -86,7 +86,7 @@ export function processJobRunner(options: ProcessJobRunnerOptions): JobRunner {
     Object.assign(env, extraEnv, job.env, {
       PATH: `${binDir}:${env.PATH ?? "/usr/bin:/bin"}`,
       // An absolute path, because a bare "python3" would find the shim itself on PATH.
-      TRAINBOOK_MOCK_PYTHON: await findExecutable(python),
+      TRAINBOOK_MOCK_PYTHON: await realPython(python),
       PYTHONUNBUFFERED: "1",
     });
 
@@ -113,6 +113,31 @@ export function processJobRunner(options: ProcessJobRunnerOptions): JobRunner {
     });
     return { lines: mergeLines([child.stdout, child.stderr]), exitCode: status.then((s) => s.code) };
   };
+}
+
+const realPythons = new Map<string, Promise<string>>();
+
+/**
+ * Returns the interpreter's own path (sys.executable). A pyenv or asdf shim would
+ * look python3 up on the job's PATH again, find the mock's shim, and exec itself
+ * in an endless loop.
+ */
+function realPython(python: string): Promise<string> {
+  let found = realPythons.get(python);
+  if (!found) {
+    found = (async () => {
+      const executable = await findExecutable(python);
+      const output = await new Deno.Command(executable, {
+        args: ["-c", "import sys; print(sys.executable)"],
+        stdout: "piped",
+        stderr: "null",
+      }).output().catch(() => undefined);
+      const path = output?.success ? new TextDecoder().decode(output.stdout).trim() : "";
+      return path || executable;
+    })();
+    realPythons.set(python, found);
+  }
+  return found;
 }
 
 async function findExecutable(name: string): Promise<string> {
