@@ -71,7 +71,8 @@ export async function writeRunReport(dir: string): Promise<RunReportFiles> {
     results,
     testMetrics,
     charts,
-    predictionGallery: await galleryOrNote(dir),
+    // The gallery costs a Python process, so it is drawn once the run has been evaluated.
+    predictionGallery: testMetrics ? await galleryOrNote(dir) : undefined,
   });
   return { report, charts: chartPaths };
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { labelPathFor } from "../lib/dataset.ts";
 import { NotFoundError, OptionsError } from "../lib/errors.ts";
+import { evaluate } from "../lib/evaluate.ts";
 import { predict, predictionGallery, type Predictions, runSplitImages } from "../lib/predict.ts";
 import { writeRunReport } from "../lib/run_report.ts";
 import { train } from "../lib/train.ts";
@@ -172,7 +173,9 @@ Deno.test("predict() on a tiny trained run", async (t) => {
     assert.match(html, /Showing 3 of 20 test images/);
   });
 
-  await t.step("report.html contains the gallery", async () => {
+  await t.step("report.html contains the gallery after evaluation", async () => {
+    assert.doesNotMatch(await Deno.readTextFile(join(run.dir, "report.html")), /id="predictions"/);
+    await evaluate(run, { runsDir, history: false });
     const report = await Deno.readTextFile(join(run.dir, "report.html"));
     const start = report.indexOf('<section id="predictions">');
     assert.ok(start >= 0, "report.html lacks the predictions section");
@@ -186,7 +189,7 @@ Deno.test("predict() on a tiny trained run", async (t) => {
   await t.step("report notes a gallery that failed", async () => {
     const copy = join(temp.path, "broken-run");
     await Deno.mkdir(join(copy, "weights"), { recursive: true });
-    for (const file of ["data.yaml", "args.yaml", "results.csv", "run.json"]) {
+    for (const file of ["data.yaml", "args.yaml", "results.csv", "run.json", "test_metrics.json"]) {
       await Deno.copyFile(join(run.dir, file), join(copy, file));
     }
     await Deno.writeTextFile(join(copy, "weights", "best.pt"), "not a checkpoint");
@@ -202,7 +205,7 @@ Deno.test("predict() on a tiny trained run", async (t) => {
   await t.step("report leaves the gallery out without best.pt", async () => {
     const copy = join(temp.path, "no-weights");
     await Deno.mkdir(copy);
-    for (const file of ["data.yaml", "args.yaml", "results.csv", "run.json"]) {
+    for (const file of ["data.yaml", "args.yaml", "results.csv", "run.json", "test_metrics.json"]) {
       await Deno.copyFile(join(run.dir, file), join(copy, file));
     }
     const { report } = await writeRunReport(copy);
