@@ -11,16 +11,29 @@
  *
  * @module
  */
-import {
-  type DuckDBConnection,
+import type {
+  DuckDBConnection,
   DuckDBInstance,
-  type DuckDBMaterializedResult,
-  type DuckDBPreparedStatement,
-  type DuckDBValue,
-  StatementType,
+  DuckDBMaterializedResult,
+  DuckDBPreparedStatement,
+  DuckDBValue,
 } from "@duckdb/node-api";
 import { resolve } from "node:path";
 import { HistoryError } from "./errors.ts";
+
+type DuckDBModule = typeof import("@duckdb/node-api");
+let duckdbLoading: Promise<DuckDBModule> | undefined;
+let duckdb: DuckDBModule | undefined;
+
+/**
+ * Loads @duckdb/node-api (and its native library) on first use, so importing
+ * trainbook does not pay for it.
+ */
+export async function loadDuckDB(): Promise<DuckDBModule> {
+  duckdbLoading ??= import("@duckdb/node-api");
+  duckdb = await duckdbLoading;
+  return duckdb;
+}
 
 /** How long an operation keeps retrying a locked file, in milliseconds. */
 export const LOCK_TIMEOUT_MS = 30_000;
@@ -102,7 +115,7 @@ async function openWithRetry(path: string, access: DatabaseAccess): Promise<Duck
   let delay = FIRST_DELAY_MS;
   while (true) {
     try {
-      return await DuckDBInstance.create(path, options);
+      return await (await loadDuckDB()).DuckDBInstance.create(path, options);
     } catch (error) {
       if (!isLockError(error)) throw openError(path, error);
       const remaining = deadline - Date.now();
@@ -207,6 +220,8 @@ export async function execute(
 /** Tells whether `sql` is one statement that only reads: SELECT (including WITH and FROM-first) or EXPLAIN. */
 export async function isReadOnlyQuery(connection: DuckDBConnection, sql: string): Promise<boolean> {
   const type = (await prepared(connection, sql, undefined)).statementType;
+  // A statement exists only after a database was opened, so the module is loaded here.
+  const { StatementType } = duckdb!;
   return type === StatementType.SELECT || type === StatementType.EXPLAIN;
 }
 

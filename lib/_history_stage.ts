@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { DOUBLE, type DuckDBConnection, DuckDBDataChunk, INTEGER } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { loadDuckDB } from "./_history_db.ts";
 import type { EpochRecord } from "./history_records.ts";
 import { metricValue } from "./_history_rows.ts";
 
@@ -46,6 +47,7 @@ export class EpochStage {
     this.#runs.push(runId);
     const rows = this.#collect(run, epochs);
 
+    const { DOUBLE, DuckDBDataChunk, INTEGER } = await loadDuckDB();
     const appender = await this.#connection.createAppender("staged_epochs", null, "temp");
     try {
       for (let start = 0; start < rows.value.length; start += CHUNK_ROWS) {
