@@ -53,7 +53,8 @@ def main(argv: list[str]) -> int:
                 device=args.device,
                 project=scratch,
                 name="val",
-                plots=False,
+                # The confusion matrix is only filled when plots are on; the plots go to the scratch folder.
+                plots=True,
                 verbose=False,
                 workers=0,
             )
