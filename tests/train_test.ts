@@ -109,6 +109,11 @@ Deno.test("train() runs real local training end to end", async (t) => {
     }
     assert.ok(metrics.map50_95 <= metrics.map50 + 1e-9);
     assert.equal(metrics.instances, metrics.classes.reduce((sum, c) => sum + c.instances, 0));
+    const matrix = metrics.confusionMatrix?.matrix ?? [];
+    assert.deepEqual(metrics.confusionMatrix?.names, ["dog", "person", "background"]);
+    // Every ground-truth box lands in some cell, matched or missed (background row).
+    const columnTotals = [0, 1].map((column) => matrix.reduce((sum, row) => sum + row[column], 0));
+    assert.deepEqual(columnTotals, [11, 16]);
     const saved = JSON.parse(await Deno.readTextFile(join(run.dir, "test_metrics.json")));
     assert.equal(saved.map50, metrics.map50);
     const history = await History.open(join(runsDir, "history.duckdb"));
