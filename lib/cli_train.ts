@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type Command, intOption } from "./_cli.ts";
 import { evaluate, formatTestMetrics } from "./evaluate.ts";
 import type { TestMetrics } from "./metrics.ts";
+import { readTestMetrics } from "./run_report.ts";
 import { defaultRunsDir, REPO_ROOT } from "./paths.ts";
 import { formatEventLine } from "./progress.ts";
 import type { RunResult, TrainingRun } from "./run.ts";
@@ -39,6 +40,13 @@ const TRAIN_OPTIONS = {
   "run-id": { type: "string" },
   set: { type: "string", multiple: true },
   "no-history": { type: "boolean" },
+  backend: { type: "string" },
+  flavor: { type: "string" },
+  timeout: { type: "string" },
+  "dataset-repo": { type: "string" },
+  namespace: { type: "string" },
+  "push-every": { type: "string" },
+  endpoint: { type: "string" },
   verbose: { type: "boolean", short: "v" },
   json: { type: "boolean" },
 } as const;
@@ -56,6 +64,14 @@ const TRAIN_OPTION_HELP = `  --dataset PATH     dataset folder or data.yaml
   --runs-dir PATH    folder of run folders and the history  [$TRAINBOOK_RUNS_DIR or ./training_runs]
   --run-id ID        run id instead of a generated one
   --no-history       record nothing in the history database
+  --backend NAME     local or hf-jobs  [local]
+  --flavor NAME      HF Jobs hardware, such as cpu-basic, t4-small, a10g-large, a100-large
+                     (list them with \`deno task hardware\`)  [cpu-basic]
+  --timeout SECONDS  HF Jobs time limit in seconds  [3600]
+  --dataset-repo ID  HF Jobs: dataset repository to stage to  [<namespace>/<dataset folder name>]
+  --namespace NAME   HF Jobs: user or organisation to run under  [the token's user]
+  --push-every N     HF Jobs: upload artifacts every N epochs, 0 only at the end  [5]
+  --endpoint URL     HF Jobs: Hub URL  [$TRAINBOOK_HF_ENDPOINT, $HF_ENDPOINT or https://huggingface.co]
   --verbose, -v      also print the trainer's own output
   --json             print events and the result as JSON lines`;
 
@@ -85,6 +101,13 @@ function trainOptionsFrom(values: Record<string, unknown>, defaults: TrainOption
     runsDir: (values["runs-dir"] as string | undefined) ?? defaults.runsDir,
     runId: values["run-id"] as string | undefined,
     history: values["no-history"] ? false : undefined,
+    backend: (values.backend as "local" | "hf-jobs" | undefined) ?? defaults.backend,
+    flavor: values.flavor as string | undefined,
+    timeout: intOption(values, "timeout"),
+    datasetRepo: values["dataset-repo"] as string | undefined,
+    namespace: values.namespace as string | undefined,
+    pushEvery: intOption(values, "push-every"),
+    endpoint: values.endpoint as string | undefined,
     overrides,
   };
 }
@@ -140,7 +163,10 @@ async function trainAndEvaluate(
     return 1;
   }
   let metrics: TestMetrics | undefined;
-  if (flags.evaluate) {
+  if (options.backend === "hf-jobs") {
+    // The Jobs backend evaluates the downloaded weights itself.
+    metrics = await readTestMetrics(result.dir);
+  } else if (flags.evaluate) {
     if (!flags.json) console.log("· evaluating best.pt on the test split");
     try {
       metrics = await evaluate(result, { runsDir: options.runsDir, history: options.history });
