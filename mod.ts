@@ -148,3 +148,14 @@ export {
   type StageResult,
 } from "./lib/stage.ts";
 export { rerun, type RerunOptions } from "./lib/rerun.ts";
+export {
+  type Detection,
+  formatPredictions,
+  type ImagePrediction,
+  type PixelBox,
+  predict,
+  predictionGallery,
+  type PredictionGalleryOptions,
+  type Predictions,
+  type PredictOptions,
+} from "./lib/predict.ts";
