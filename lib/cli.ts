@@ -16,6 +16,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   eval: async () => (await import("./cli_train.ts")).evalCommand,
   validate: async () => (await import("./cli_data.ts")).validateCommand,
   runs: async () => (await import("./cli_history.ts")).runsCommand,
+  compare: async () => (await import("./cli_runs.ts")).compareCommand,
+  report: async () => (await import("./cli_runs.ts")).reportCommand,
+  import: async () => (await import("./cli_runs.ts")).importCommand,
+  stage: async () => (await import("./cli_hub.ts")).stageCommand,
+  status: async () => (await import("./cli_hub.ts")).statusCommand,
+  logs: async () => (await import("./cli_hub.ts")).logsCommand,
+  cancel: async () => (await import("./cli_hub.ts")).cancelCommand,
+  fetch: async () => (await import("./cli_hub.ts")).fetchCommand,
+  hardware: async () => (await import("./cli_hub.ts")).hardwareCommand,
+  login: async () => (await import("./cli_hub.ts")).loginCommand,
 };
 
 /** Registers another command (used by modules that add commands, such as the Hub ones). */
