@@ -7,7 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { TrainbookError } from "./errors.ts";
+import { HubError, TrainbookError, TrainingError } from "./errors.ts";
 import type { Command } from "./_cli.ts";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -68,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${command.usage}`);
+    console.error(`error: ${(error as Error).message}\nRun \`deno task ${name} --help\` for the options.`);
     return 2;
   }
   if (parsed.values.help) {
@@ -80,7 +80,8 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof TrainbookError) {
       console.error(`error: ${error.message}`);
-      return 2;
+      // A failed request or process is a failure of the work (1); anything else is bad input (2).
+      return error instanceof HubError || error instanceof TrainingError ? 1 : 2;
     }
     throw error;
   }

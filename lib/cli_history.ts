@@ -10,6 +10,8 @@ import type { RunStatus } from "./events.ts";
 import { History } from "./history.ts";
 import { defaultRunsDir } from "./paths.ts";
 
+const STATUSES: RunStatus[] = ["queued", "running", "completed", "failed", "cancelled", "interrupted"];
+
 /** `deno task runs [RUN_ID]`: lists runs, or shows one run. */
 export const runsCommand: Command = {
   summary: "list the runs in the history, or show one",
@@ -38,9 +40,18 @@ Options:
   },
   async run(values, positionals) {
     const runsDir = (values["runs-dir"] as string | undefined) ?? defaultRunsDir();
-    const history = await History.open(
-      (values.history as string | undefined) ?? join(runsDir, "history.duckdb"),
-    );
+    const path = (values.history as string | undefined) ?? join(runsDir, "history.duckdb");
+    // Listing must not create a history at a mistyped path.
+    if (!(await Deno.stat(path).then((info) => info.isFile, () => false))) {
+      console.error(`error: no history at ${path}. Train a run first, or pass --runs-dir or --history`);
+      return 2;
+    }
+    const status = values.status as string | undefined;
+    if (status !== undefined && !STATUSES.includes(status as RunStatus)) {
+      console.error(`error: invalid --status "${status}". Use one of: ${STATUSES.join(", ")}`);
+      return 2;
+    }
+    const history = await History.open(path);
     try {
       if (positionals[0]) {
         const details = await history.getRun(positionals[0]);

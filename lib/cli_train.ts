@@ -53,10 +53,10 @@ const TRAIN_OPTIONS = {
 
 const TRAIN_OPTION_HELP = `  --dataset PATH     dataset folder or data.yaml
   --model NAME       model YAML trained from scratch (yolo11n.yaml, yolov8s.yaml, yolo26n.yaml, ...)
-                     or a local .pt file
-  --epochs N         training epochs
-  --imgsz PIXELS     square image size in pixels
-  --batch N          images per batch
+                     or a local .pt file  [yolo11n.yaml]
+  --epochs N         training epochs  [25]
+  --imgsz PIXELS     square image size in pixels  [320]
+  --batch N          images per batch  [16]
   --device DEVICE    auto (every GPU, else CPU), cpu, or GPU indices such as 0 or 0,1  [auto]
   --workers N        data loader processes  [2]
   --seed N           random seed  [0]
@@ -151,11 +151,15 @@ function printFailure(result: RunResult): void {
 async function trainAndEvaluate(
   dataset: string,
   options: TrainOptions,
-  flags: { verbose?: boolean; json?: boolean; evaluate: boolean },
+  flags: { verbose?: boolean; json?: boolean; evaluate: boolean; banner?: string },
 ): Promise<number> {
   const started = Date.now();
+  // Options and the dataset are checked here, before anything is printed.
   const run = await train(dataset, options);
-  if (!flags.json) console.log(`Run ${run.id} → ${run.dir}`);
+  if (!flags.json) {
+    if (flags.banner) console.log(flags.banner);
+    console.log(`Run ${run.id} → ${run.dir}`);
+  }
   const result = await followRun(run, flags);
   if (result.status !== "completed") {
     if (flags.json) console.log(JSON.stringify({ type: "result", ...result }));
@@ -198,7 +202,7 @@ export const demoCommand: Command = {
   usage: `Usage: deno task demo [options]
 
 Trains ${DEMO_DEFAULTS.model} from scratch on the bundled thermal-dogs-and-people dataset
-(${DEMO_DEFAULTS.epochs} epochs at ${DEMO_DEFAULTS.imgsz} px, about 7 minutes on 2 CPU cores), evaluates
+(${DEMO_DEFAULTS.epochs} epochs at ${DEMO_DEFAULTS.imgsz} px, about 8 minutes on 2 idle CPU cores), evaluates
 it on the test split, writes charts and report.html, and records the run in the history.
 The first run also creates the Python environment (a few minutes).
 
@@ -208,12 +212,9 @@ ${TRAIN_OPTION_HELP}`,
   run(values) {
     const options = trainOptionsFrom(values, { ...DEMO_DEFAULTS, overrides: DEMO_OVERRIDES });
     const dataset = (values.dataset as string | undefined) ?? DEMO_DATASET;
-    if (!values.json) {
-      console.log(
-        `trainbook demo: ${options.model}, ${options.epochs} epochs at ${options.imgsz} px on ${dataset}`,
-      );
-    }
     return trainAndEvaluate(dataset, options, {
+      banner:
+        `trainbook demo: ${options.model}, ${options.epochs} epochs at ${options.imgsz} px on ${dataset}`,
       verbose: values.verbose as boolean,
       json: values.json as boolean,
       evaluate: true,

@@ -92,6 +92,16 @@ export async function evaluate(
         : "Choose a split the dataset has",
     });
   }
+  for (const [name, value] of [["imgsz", options.imgsz], ["batch", options.batch]] as const) {
+    if (value !== undefined && (typeof value !== "number" || !Number.isInteger(value) || value <= 0)) {
+      throw new OptionsError(`Invalid ${name}: must be a positive integer`, {
+        value,
+        hint: name === "imgsz"
+          ? "Pass an image size in pixels, such as 320"
+          : "Pass the images per batch, such as 16",
+      });
+    }
+  }
   const imgsz = options.imgsz ?? (await trainingImageSize(dir)) ?? 640;
 
   const env = await ensurePythonEnv({ onProgress: (event) => options.onProgress?.(event.message) });

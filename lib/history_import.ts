@@ -140,7 +140,8 @@ async function readRequired(runDir: string, resultsPath: string): Promise<string
   try {
     return await Deno.readTextFile(resultsPath);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    // A file given in place of a folder gives NotADirectory; both mean "no results.csv here".
+    if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory)) throw error;
     const folderExists = await Deno.stat(runDir).then((info) => info.isDirectory, () => false);
     throw new NotFoundError(
       folderExists ? `Run folder ${runDir} has no results.csv` : `Run folder ${runDir} not found`,

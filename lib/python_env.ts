@@ -160,8 +160,11 @@ async function pythonVersion(basePython: string): Promise<string> {
 async function requirementsKey(baseVersion: string): Promise<string> {
   const hash = createHash("sha256");
   hash.update(baseVersion);
-  hash.update(await Deno.readTextFile(REQUIREMENTS));
-  hash.update(await Deno.readTextFile(LOCK));
+  // Comments and blank lines do not change what pip installs, so they do not count.
+  for (const file of [REQUIREMENTS, LOCK]) {
+    const lines = (await Deno.readTextFile(file)).split("\n").map((line) => line.replace(/#.*/, "").trim());
+    hash.update(lines.filter(Boolean).join("\n") + "\n");
+  }
   return hash.digest("hex");
 }
 

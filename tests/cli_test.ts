@@ -171,7 +171,8 @@ Deno.test("cli help and missing arguments", async (t) => {
   await t.step("an unknown option exits with 2", async () => {
     const result = await cli(["status", "--no-such-option"], env);
     assert.equal(result.code, 2, describe(result));
-    assert.match(result.stderr, /Usage: deno task status/);
+    assert.match(result.stderr, /^error: Unknown option .--no-such-option./);
+    assert.match(result.stderr, /deno task status --help/);
   });
 });
 
