@@ -1,9 +1,9 @@
 /**
- * Downloading run artifacts from a Hub model repository into a run folder, safely:
- * names from the Hub cannot escape the folder, each file is written under a
- * temporary name, resumed after a dropped connection, checked against the Hub's
- * size and hash (and a checkpoint against being an HTML error page), and only
- * then renamed into place.
+ * Downloading run artifacts from a Hub model repository into a run folder. Names
+ * from the Hub cannot escape the folder. Each file is written under a temporary
+ * name and resumed after a dropped connection. It is checked against the Hub's
+ * size and hash, and a checkpoint must not be an HTML error page. Only then is it
+ * renamed into place.
  *
  * @module
  */
@@ -144,7 +144,7 @@ export async function downloadArtifact(
   }
 }
 
-/** Returns whether `error` says the disk is full (ENOSPC), which retrying cannot fix. */
+/** Returns whether `error` reports a full disk (ENOSPC), which retrying cannot fix. */
 export function isDiskFull(error: unknown): boolean {
   const text = String((error as Error)?.message ?? error);
   return /ENOSPC|No space left on device|os error 28/.test(text);

@@ -175,7 +175,7 @@ async function trainAndEvaluate(
     try {
       metrics = await evaluate(result, { runsDir: options.runsDir, history: options.history });
     } catch (error) {
-      // A dataset without a test split still completes training; say why there are no test metrics.
+      // A dataset without a test split still completes training; the line explains the missing metrics.
       if (!flags.json) console.log(`· no test evaluation: ${(error as Error).message}`);
     }
   }

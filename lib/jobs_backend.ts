@@ -1,9 +1,9 @@
 /**
- * The Hugging Face Jobs backend: stages the dataset, starts python/train.py as a
- * uv script on the chosen hardware, follows the job's stage and its log stream
- * (the trainer's per-epoch event lines arrive there live), and when the job ends
- * downloads, verifies, records and evaluates what the job pushed to its model
- * repository.
+ * The Hugging Face Jobs backend. It stages the dataset and starts python/train.py
+ * as a uv script on the chosen hardware. It then follows the job's stage and its
+ * log stream, where the trainer's per-epoch event lines arrive live. When the job
+ * ends, it downloads, verifies, records and evaluates what the job pushed to its
+ * model repository.
  *
  * @module
  */
@@ -226,7 +226,7 @@ async function launch(
   await followJob(run, { config, owner, jobId: job.id, modelRepo, history, pollMs: settings.pollMs, record });
 }
 
-/** What following a job needs; also built by {@linkcode attach} from the history. */
+/** Settings for following a job, from a launch or from the history in {@linkcode attach}. */
 interface FollowTarget {
   config: HubConfig;
   owner: string;
@@ -264,8 +264,8 @@ async function followJob(run: TrainingRun, target: FollowTarget): Promise<void> 
     }
   };
 
-  // The stage is read by polling; a change is announced as a status event, except a
-  // terminal stage, which is announced only after the rest of the log has been read.
+  // The stage is read by polling, and a change is announced as a status event. A terminal
+  // stage is announced only after the rest of the log has been read.
   let announced = "";
   const pollStage = async (): Promise<void> => {
     const job = await hub.getJob(params);
@@ -295,8 +295,8 @@ async function followJob(run: TrainingRun, target: FollowTarget): Promise<void> 
   })();
   let seen = 0;
   while (true) {
-    // The stream replays the job's log from its start, so one full read after the
-    // job has ended collects every line; lines already handled are skipped by index.
+    // The stream replays the job's log from its start, so one full read after the job
+    // has ended collects every line. Lines already handled are skipped by index.
     const endedBefore = TERMINAL_STAGES.includes(stage);
     let index = 0;
     let dropped = false;

@@ -19,7 +19,7 @@ import type { ResolvedTrainOptions } from "./train_options.ts";
 /** Seconds between SIGTERM and SIGKILL when a run is cancelled. */
 const KILL_GRACE_MS = 10_000;
 
-/** What the local backend needs to start the trainer. */
+/** Inputs of the local backend: the run, its dataset and options, and the Python environment. */
 export interface LocalLaunch {
   run: TrainingRun;
   dataset: Dataset;
@@ -58,7 +58,7 @@ export function trainingArguments(options: ResolvedTrainOptions, runId: string, 
   ];
 }
 
-/** The trainer's command line: argument arrays only, never a shell. */
+/** Builds the trainer's command line as an argument array; no shell is involved. */
 export function trainerCommand(launch: Omit<LocalLaunch, "history">): { command: string; args: string[] } {
   const { run, options, dataYaml, env } = launch;
   return {
