@@ -202,7 +202,7 @@ export const demoCommand: Command = {
   usage: `Usage: deno task demo [options]
 
 Trains ${DEMO_DEFAULTS.model} from scratch on the bundled thermal-dogs-and-people dataset
-(${DEMO_DEFAULTS.epochs} epochs at ${DEMO_DEFAULTS.imgsz} px, about 8 minutes on 2 idle CPU cores), evaluates
+(${DEMO_DEFAULTS.epochs} epochs at ${DEMO_DEFAULTS.imgsz} px, about 5 minutes on 2 idle CPU cores), evaluates
 it on the test split, writes charts and report.html, and records the run in the history.
 The first run also creates the Python environment (a few minutes).
 
