@@ -3,7 +3,7 @@
  * Benchmark runner behind `deno task bench`. Each benchmark measures trainbook
  * and its baseline in the same run on the same machine, and prints the ratio (or
  * the difference) against its target. `deno task bench NAME...` runs a subset;
- * names: results, validate, stage, history, import, latency, memory, overhead.
+ * names: results, validate, stage, history, import, latency, jobs-latency, memory, overhead.
  */
 import { join } from "node:path";
 import { benchHistory } from "./history_bench.ts";
@@ -260,6 +260,59 @@ async function benchLatency(): Promise<void> {
   }
 }
 
+/** Latency from the job's results.csv row being written to the display, through the mock's log stream. */
+async function benchJobsLatency(): Promise<void> {
+  const { MockHub } = await import("../tests/hub_mock/server.ts");
+  const { processJobRunner } = await import("../tests/hub_mock/runner.ts");
+  const env = await ensurePythonEnv();
+  await using mock = await MockHub.start({
+    jobRunner: processJobRunner({ python: env.python, extraEnv: env.env }),
+  });
+  const dir = await Deno.makeTempDir({ prefix: "trainbook-bench-jobs-" });
+  Deno.env.set("TRAINBOOK_JOBS_POLL_MS", "1000");
+  try {
+    const run = await train(DATASET, {
+      backend: "hf-jobs",
+      endpoint: mock.url,
+      token: mock.token,
+      flavor: "cpu-basic",
+      epochs: 4,
+      imgsz: 64,
+      runsDir: dir,
+      history: false,
+      datasetRepo: "trainbook-tester/bench-latency",
+    });
+    const latencies: number[] = [];
+    let shownEpoch = 0;
+    await watch(run, {
+      mode: "notebook",
+      charts: false,
+      display: async () => {
+        const last = run.epochs.at(-1);
+        if (!last || last.epoch === shownEpoch) return;
+        shownEpoch = last.epoch;
+        // The mock runs the job on this machine, and train.py writes its run folder under /tmp/trainbook-runs.
+        const written = (await Deno.stat(join("/tmp/trainbook-runs", run.id, "results.csv"))).mtime!
+          .getTime();
+        latencies.push(Date.now() - written);
+      },
+    });
+    if ((await run.done).status !== "completed") throw new Error("the job did not complete");
+    report({
+      name: "live display latency, HF Jobs log stream on the mock (per epoch)",
+      measured: `max ${Math.max(...latencies)} ms, median ${
+        median(latencies)
+      } ms over ${latencies.length} epochs`,
+      baseline: "the job's results.csv row written",
+      ratio: "-",
+      target: "≤ 5000 ms",
+      met: Math.max(...latencies) <= 5000,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Peak memory of the toolkit process while a simulated 300-epoch run is displayed live and recorded. */
 async function benchMemory(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "trainbook-bench-memory-" });
@@ -381,6 +434,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   history: benchHistoryStore,
   import: benchColdImport,
   latency: benchLatency,
+  "jobs-latency": benchJobsLatency,
   memory: benchMemory,
   overhead: benchOverhead,
 };
