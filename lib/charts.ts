@@ -107,6 +107,18 @@ function linePanel(options: LinePanelOptions): Element {
     marks.push(Plot.ruleX([bestEpoch], { stroke: MUTED, strokeDasharray: BEST_DASH }));
   }
 
+  // Learning rates such as 0.000144 do not fit the left margin as decimals, so small
+  // values are labelled in exponent form (1.44e-4).
+  let largest = 0;
+  for (const rows of segments) {
+    for (const s of series) {
+      for (const point of seriesPoints(rows, s.column)) {
+        largest = Math.max(largest, Math.abs(point.value ?? 0));
+      }
+    }
+  }
+  const smallValues = largest > 0 && largest < 0.01;
+
   return Plot.plot({
     document: chartDocument,
     width: PANEL_WIDTH,
@@ -114,7 +126,12 @@ function linePanel(options: LinePanelOptions): Element {
     marginLeft: 48,
     style: { color: INK, background: "#ffffff" },
     x: { label: "epoch", labelAnchor: "right", tickFormat: "d" },
-    y: { label: yLabel ?? null, domain: unitInterval ? [0, 1] : undefined, nice: !unitInterval },
+    y: {
+      label: yLabel ?? null,
+      domain: unitInterval ? [0, 1] : undefined,
+      nice: !unitInterval,
+      tickFormat: smallValues ? "~e" : undefined,
+    },
     marks,
   }) as Element;
 }
