@@ -7,13 +7,13 @@
  */
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { resolveRunDir, resolveWeights, trainingImageSize } from "./_run_resolve.ts";
 import { NotFoundError, OptionsError, TrainingError } from "./errors.ts";
 import { History } from "./history.ts";
 import type { TestMetrics } from "./metrics.ts";
 import { defaultRunsDir, PYTHON_DIR } from "./paths.ts";
 import { ensurePythonEnv, readLines } from "./python_env.ts";
 import type { RunResult, TrainingRun } from "./run.ts";
-import { isRunId } from "./run_id.ts";
 import { writeRunReport } from "./run_report.ts";
 
 /** Options of {@linkcode evaluate}. */
@@ -170,37 +170,6 @@ export async function evaluate(
   return withDisplay({ ...metrics, runId, runDir: dir });
 }
 
-async function resolveRunDir(run: TrainingRun | RunResult | string, runsDir: string): Promise<string> {
-  let dir: string;
-  if (typeof run !== "string") dir = run.dir;
-  else if (isRunId(run) && !(await isDirectory(resolve(run)))) dir = join(runsDir, run);
-  else dir = resolve(run);
-  if (!(await isDirectory(dir))) {
-    throw new NotFoundError("Run folder not found", {
-      file: dir,
-      value: typeof run === "string" ? run : run.id,
-      hint: "Pass a run handle, a run folder, or a run id listed by `deno task runs`",
-    });
-  }
-  return dir;
-}
-
-async function resolveWeights(dir: string, weights: string): Promise<string> {
-  const path = weights === "best" || weights === "last"
-    ? join(dir, "weights", `${weights}.pt`)
-    : resolve(weights);
-  if (!(await isFile(path))) {
-    throw new NotFoundError("Weights file not found", {
-      file: path,
-      value: weights,
-      hint: weights === "best"
-        ? 'The run may have ended before its first epoch; try { weights: "last" } or train again'
-        : 'Pass "best", "last", or the path of an existing .pt file',
-    });
-  }
-  return path;
-}
-
 async function readDataYaml(path: string): Promise<Record<string, unknown>> {
   try {
     return (parseYaml(await Deno.readTextFile(path)) ?? {}) as Record<string, unknown>;
@@ -210,31 +179,6 @@ async function readDataYaml(path: string): Promise<Record<string, unknown>> {
       hint: "Evaluate runs trained by trainbook, or copy the dataset's data.yaml into the run folder",
       cause: error,
     });
-  }
-}
-
-async function trainingImageSize(dir: string): Promise<number | undefined> {
-  try {
-    const args = parseYaml(await Deno.readTextFile(join(dir, "args.yaml"))) as { imgsz?: unknown };
-    return typeof args.imgsz === "number" ? args.imgsz : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
   }
 }
 
