@@ -35,6 +35,18 @@ export async function loadDuckDB(): Promise<DuckDBModule> {
   return duckdb;
 }
 
+type DuckDBBindings = typeof import("@duckdb/node-bindings");
+let bindingsLoading: Promise<DuckDBBindings> | undefined;
+
+/**
+ * Loads @duckdb/node-bindings, the native layer under @duckdb/node-api (installed
+ * with it, same version), for copies of typed arrays straight into data chunk vectors.
+ */
+export async function loadDuckDBBindings(): Promise<DuckDBBindings> {
+  bindingsLoading ??= import("@duckdb/node-bindings").then((module) => module.default ?? module);
+  return await bindingsLoading;
+}
+
 /** How long an operation keeps retrying a locked file, in milliseconds. */
 export const LOCK_TIMEOUT_MS = 30_000;
 const FIRST_DELAY_MS = 10;

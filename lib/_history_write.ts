@@ -65,9 +65,8 @@ export async function refreshRunMetrics(connection: DuckDBConnection, runId: str
 
 /**
  * Appends the epochs of a run that has none stored (neither in epochs nor in
- * run_metrics), through DuckDB's appender or into `stage`,
- * and inserts the run's summary computed in memory, so that the large epochs
- * table is never scanned.
+ * run_metrics) and inserts the run's summary computed in memory, so that the
+ * large epochs table is never scanned. With a `stage`, both wait there.
  */
 export async function appendEpochs(
   connection: DuckDBConnection,
@@ -76,8 +75,7 @@ export async function appendEpochs(
   stage?: EpochStage,
 ): Promise<void> {
   if (stage) {
-    await stage.add(runId, epochs);
-    await insertSummary(connection, runId, summarizeEpochs(epochs));
+    await stage.add(runId, epochs, summarizeEpochs(epochs));
     return;
   }
   // Column order of the epochs table: version 2 appended segment after the version 1 columns.
@@ -100,11 +98,11 @@ export async function appendEpochs(
   } finally {
     appender.closeSync();
   }
-  await insertSummary(connection, runId, summarizeEpochs(epochs));
+  await insertSummaries(connection, [[runId, summarizeEpochs(epochs)]]);
 }
 
 /** One run_metrics row: [metric, count, min, minSegment, minEpoch, max, maxSegment, maxEpoch, last, lastSegment, lastEpoch]. */
-type SummaryRow = [string, number, ...(number | null)[]];
+export type SummaryRow = [string, number, ...(number | null)[]];
 
 /** Running summary of one metric: count, and [value, segment, epoch] of the min, max and last. */
 interface MetricStat {
@@ -121,22 +119,24 @@ interface MetricStat {
  * `stats` carries the summary of earlier epochs, which must all come before `epochs`.
  */
 export function summarizeEpochs(epochs: EpochRecord[], stats = new Map<string, MetricStat>()): SummaryRow[] {
-  const ordered = epochs.map((epoch) => ({
-    segment: epoch.segment ?? 1,
-    epoch: epoch.epoch,
-    metrics: epoch.metrics,
-  }))
-    .sort((a, b) => a.segment - b.segment || a.epoch - b.epoch);
-  for (const { segment, epoch, metrics } of ordered) {
-    for (const [metric, raw] of Object.entries(metrics)) {
-      const value = metricValue(raw);
-      const stat = stats.get(metric) ?? { count: 0 };
-      stats.set(metric, stat);
+  const ordered = isOrdered(epochs) ? epochs : [...epochs].sort(
+    (a, b) => (a.segment ?? 1) - (b.segment ?? 1) || a.epoch - b.epoch,
+  );
+  // The tuples belong to `stats`, so they are updated in place: a bulk import visits millions of values.
+  for (const { segment: given, epoch, metrics } of ordered) {
+    const segment = given ?? 1;
+    for (const metric of Object.keys(metrics)) {
+      const value = metricValue(metrics[metric]);
+      let stat = stats.get(metric);
+      if (stat === undefined) {
+        stat = { count: 0 };
+        stats.set(metric, stat);
+      }
       stat.count++;
-      stat.last = [value, segment, epoch];
+      setTriple(stat, "last", value, segment, epoch);
       if (value === null) continue;
-      if (stat.min === undefined || value < stat.min[0]) stat.min = [value, segment, epoch];
-      if (stat.max === undefined || value > stat.max[0]) stat.max = [value, segment, epoch];
+      if (stat.min === undefined || value < stat.min[0]) setTriple(stat, "min", value, segment, epoch);
+      if (stat.max === undefined || value > stat.max[0]) setTriple(stat, "max", value, segment, epoch);
     }
   }
   return [...stats].map(([metric, stat]) => [
@@ -146,6 +146,34 @@ export function summarizeEpochs(epochs: EpochRecord[], stats = new Map<string, M
     ...(stat.max ?? [null, null, null]),
     ...(stat.last ?? [null, null, null]),
   ]);
+}
+
+/** Tells whether epochs are in (segment, epoch) order already, which is the usual case. */
+function isOrdered(epochs: EpochRecord[]): boolean {
+  for (let i = 1; i < epochs.length; i++) {
+    const previous = epochs[i - 1];
+    const current = epochs[i];
+    const bySegment = (current.segment ?? 1) - (previous.segment ?? 1);
+    if (bySegment < 0 || (bySegment === 0 && current.epoch < previous.epoch)) return false;
+  }
+  return true;
+}
+
+function setTriple(
+  stat: MetricStat,
+  side: "min" | "max" | "last",
+  value: number | null,
+  segment: number,
+  epoch: number,
+): void {
+  const triple = stat[side];
+  if (triple === undefined) {
+    stat[side] = [value, segment, epoch] as [number, number, number];
+    return;
+  }
+  triple[0] = value as number;
+  triple[1] = segment;
+  triple[2] = epoch;
 }
 
 /**
@@ -180,7 +208,7 @@ export async function recordOneEpoch(
     await insertEpoch(connection, runId, epoch);
     const summary = summarizeEpochs([epoch], stats);
     await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
-    await insertSummary(connection, runId, summary);
+    await insertSummaries(connection, [[runId, summary]]);
     return;
   }
   await execute(connection, "DELETE FROM epochs WHERE run_id = $1 AND segment = $2 AND epoch = $3", [
@@ -192,20 +220,26 @@ export async function recordOneEpoch(
   await refreshRunMetrics(connection, runId);
 }
 
-async function insertSummary(connection: DuckDBConnection, runId: string, rows: SummaryRow[]): Promise<void> {
+/** Appends the run_metrics rows of each [run id, rows] entry with one appender. */
+export async function insertSummaries(
+  connection: DuckDBConnection,
+  summaries: [string, SummaryRow[]][],
+): Promise<void> {
   const appender = await connection.createAppender("run_metrics");
   try {
-    for (const [metric, count, ...numbers] of rows) {
-      appender.appendVarchar(runId);
-      appender.appendVarchar(metric);
-      appender.appendInteger(count);
-      numbers.forEach((value, i) => {
-        // Every third number (from the first) is a value; the others are segment and epoch.
-        if (value === null) appender.appendNull();
-        else if (i % 3 === 0) appender.appendDouble(value);
-        else appender.appendInteger(value);
-      });
-      appender.endRow();
+    for (const [runId, rows] of summaries) {
+      for (const [metric, count, ...numbers] of rows) {
+        appender.appendVarchar(runId);
+        appender.appendVarchar(metric);
+        appender.appendInteger(count);
+        numbers.forEach((value, i) => {
+          // Every third number (from the first) is a value; the others are segment and epoch.
+          if (value === null) appender.appendNull();
+          else if (i % 3 === 0) appender.appendDouble(value);
+          else appender.appendInteger(value);
+        });
+        appender.endRow();
+      }
     }
     appender.flushSync();
   } finally {

@@ -94,7 +94,7 @@ export class History {
   #batchQueue: Promise<unknown> = Promise.resolve();
   /** Runs that createRun() added in the current batch and that have no epochs yet. */
   #batchNewRuns = new Set<string>();
-  /** Epoch rows of the current batch that wait to be moved into the epochs table. */
+  /** New runs, epoch rows and run_metrics rows of the current batch that wait to be moved into their tables. */
   #stage?: EpochStage;
 
   private constructor(path: string, lockTimeoutMs: number) {
@@ -126,23 +126,30 @@ export class History {
     return new History(absolute, lockTimeoutMs);
   }
 
-  /** Adds a run. Throws {@linkcode OptionsError} when the id exists already. */
+  /** Adds a run. Throws {@linkcode OptionsError} when the id exists already or a required field is missing. */
   async createRun(run: RunRecord): Promise<void> {
     if (!run.id) throw new OptionsError("createRun() needs a run id", { value: run.id });
-    const columns = RUN_COLUMNS.filter(([field]) => run[field] !== undefined);
-    const values = columns.map(([field, , kind]) => toColumnValue(field, kind, run[field]));
-    // One statement that inserts only a new id, so that a bulk import pays one round trip per run.
-    const sql = `INSERT INTO runs (${columns.map(([, column]) => column).join(", ")}, updated_at)
-      SELECT ${columns.map(([, , kind], i) => placeholder(kind, i + 1)).join(", ")}, now()
-      WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = $1)`;
-    await this.#use(false, async (connection) => {
-      const result = await execute(connection, sql, values);
-      if (result.rowsChanged === 0) {
-        throw new OptionsError(`Run ${run.id} exists already in history ${this.path}`, {
-          hint: "Use a new id, or updateRun() to change the existing run",
-        });
+    for (const field of REQUIRED_RUN_FIELDS) {
+      if (run[field] === undefined || run[field] === null) {
+        throw new OptionsError(`createRun() needs the run field ${field}`, { value: run[field] });
       }
-      if (this.#batchConnection) this.#batchNewRuns.add(run.id);
+    }
+    const values = RUN_COLUMNS.map(([field, , kind]) => toColumnValue(field, kind, run[field]));
+    await this.#use(false, async (connection) => {
+      // Inside batch() the run waits in the stage, so that a bulk import pays no round trip per run.
+      const stage = this.#stage;
+      if (stage) {
+        if (await stage.hasRun(run.id)) throw this.#exists(run.id);
+        stage.addRun(values);
+        this.#batchNewRuns.add(run.id);
+        return;
+      }
+      // One statement that inserts only a new id.
+      const sql = `INSERT INTO runs (${RUN_COLUMNS.map(([, column]) => column).join(", ")}, updated_at)
+        SELECT ${RUN_COLUMNS.map(([, , kind], i) => placeholder(kind, i + 1)).join(", ")}, now()
+        WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = $1)`;
+      const result = await execute(connection, sql, values);
+      if (result.rowsChanged === 0) throw this.#exists(run.id);
     }, { keepStage: true });
   }
 
@@ -177,13 +184,13 @@ export class History {
     for (const epoch of epochs) checkEpoch(epoch);
     await this.#use(false, async (connection) => {
       // A run created earlier in this batch exists and has no epochs, so the check can be skipped.
-      const { hasEpochs } = this.#batchNewRuns.delete(runId)
-        ? { hasEpochs: false }
-        : await requireRun(connection, runId, this.path);
+      // Otherwise staged runs and run_metrics rows move first, so that requireRun() finds them.
+      const isNewRun = this.#batchNewRuns.delete(runId);
+      if (!isNewRun) await this.#stage?.flush();
+      const { hasEpochs } = isNewRun ? { hasEpochs: false } : await requireRun(connection, runId, this.path);
       await inTransaction(connection, async () => {
         // Skips the scan of the whole epochs table when the run has no epochs yet (a bulk import).
         if (hasEpochs) {
-          await this.#stage?.flush();
           await execute(connection, "DELETE FROM epochs WHERE run_id = $1", [runId]);
           await execute(connection, "DELETE FROM run_metrics WHERE run_id = $1", [runId]);
         }
@@ -344,6 +351,12 @@ export class History {
     }
   }
 
+  #exists(id: string): OptionsError {
+    return new OptionsError(`Run ${id} exists already in history ${this.path}`, {
+      hint: "Use a new id, or updateRun() to change the existing run",
+    });
+  }
+
   #notFound(id: string): NotFoundError {
     return new NotFoundError(`Run ${JSON.stringify(id)} not found in history ${this.path}`, {
       hint: "List run ids with history.listRuns() or `deno task runs`",
@@ -371,6 +384,9 @@ export class History {
     return await withDatabase(this.path, { readOnly, lockTimeoutMs: this.#lockTimeoutMs }, work);
   }
 }
+
+/** RunRecord fields stored in NOT NULL columns of the runs table, besides id. */
+const REQUIRED_RUN_FIELDS = ["createdAt", "backend", "status", "model"] as const;
 
 function checkEpoch(epoch: EpochRecord): void {
   // run_metrics packs (segment, epoch) into segment * 1e6 + epoch.
