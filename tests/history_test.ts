@@ -764,3 +764,42 @@ Deno.test("batch() reads see epochs staged earlier", async () => {
   assert.equal(total[0].n, 9);
   await history.close();
 });
+
+Deno.test("batch() rejects duplicate and incomplete runs", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  await history.createRun(makeRun("stored"));
+  await history.batch(async (h) => {
+    await assert.rejects(h.createRun(makeRun("stored")), OptionsError, "a run stored before the batch");
+    await h.createRun(makeRun("queued"));
+    await assert.rejects(h.createRun(makeRun("queued")), OptionsError, "a run created in the batch");
+    const incomplete = { ...makeRun("no-model") } as Partial<RunRecord>;
+    delete incomplete.model;
+    await assert.rejects(h.createRun(incomplete as RunRecord), OptionsError, "a run without a model");
+  });
+  const ids = (await history.listRuns()).runs.map((run) => run.id).sort();
+  assert.deepEqual(ids, ["queued", "stored"]);
+  await history.close();
+});
+
+Deno.test("batch() stores epochs out of order and NaN values", async () => {
+  await using folder = await tempFolder();
+  const history = await History.open(join(folder.dir, "history.duckdb"));
+  await history.batch(async (h) => {
+    await h.createRun(makeRun("unordered"));
+    await h.replaceEpochs("unordered", [
+      { epoch: 3, metrics: epochMetrics(0.3, 1) },
+      { epoch: 1, metrics: { ...epochMetrics(0.1, 1), "metrics/mAP50(B)": null } },
+      { epoch: 2, metrics: epochMetrics(0.2, 1) },
+      { epoch: 1, segment: 2, metrics: epochMetrics(0.05, 1) },
+    ]);
+  });
+  const details = await history.getRun("unordered");
+  assert.deepEqual(details.epochs.map((epoch) => [epoch.segment, epoch.epoch]), [[1, 1], [1, 2], [1, 3], [
+    2,
+    1,
+  ]]);
+  assert.equal(details.epochs[0].metrics["metrics/mAP50(B)"], null);
+  assert.equal(details.epochs[2].metrics["metrics/mAP50-95(B)"], 0.3);
+  await history.close();
+});
