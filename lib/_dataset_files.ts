@@ -90,9 +90,12 @@ export async function walkFiles(dir: string): Promise<string[]> {
   const pending = [dir];
   while (pending.length > 0) {
     const current = pending.pop()!;
+    // Plain concatenation: path.join normalises every name, which cost about a third of
+    // the listing time on a generated dataset of 20,000 images.
+    const base = current.endsWith(sep) ? current : current + sep;
     for await (const entry of Deno.readDir(current)) {
       if (entry.name.startsWith(".")) continue;
-      const path = join(current, entry.name);
+      const path = base + entry.name;
       let isDir = entry.isDirectory;
       let isRegular = entry.isFile;
       if (entry.isSymlink) {
