@@ -11,8 +11,8 @@ import { resolveRunDir, resolveWeights, trainingImageSize } from "./_run_resolve
 import { NotFoundError, OptionsError, TrainingError } from "./errors.ts";
 import { History } from "./history.ts";
 import type { TestMetrics } from "./metrics.ts";
-import { defaultRunsDir, PYTHON_DIR } from "./paths.ts";
-import { ensurePythonEnv, readLines } from "./python_env.ts";
+import { defaultRunsDir } from "./paths.ts";
+import { ensurePythonEnv, runPythonScript } from "./python_env.ts";
 import type { RunResult, TrainingRun } from "./run.ts";
 import { writeRunReport } from "./run_report.ts";
 
@@ -44,7 +44,7 @@ export interface EvaluateOptions {
    */
   device?: string;
   /**
-   * Folder that holds run folders, used when the run is given by id.
+   * Folder containing the run folders, used when the run is given by id.
    * @default {`$TRAINBOOK_RUNS_DIR` or "./training_runs"}
    */
   runsDir?: string;
@@ -107,40 +107,24 @@ export async function evaluate(
   const env = await ensurePythonEnv({ onProgress: (event) => options.onProgress?.(event.message) });
   options.onProgress?.(`Evaluating ${weights} on the ${split} split`);
   const out = join(dir, split === "test" ? "test_metrics.json" : `${split}_metrics.json`);
-  const child = new Deno.Command(env.python, {
-    args: [
-      "-u",
-      join(PYTHON_DIR, "evaluate.py"),
-      "--weights",
-      weights,
-      "--data",
-      dataYaml,
-      "--split",
-      split,
-      "--imgsz",
-      String(imgsz),
-      "--batch",
-      String(options.batch ?? 16),
-      "--device",
-      options.device ?? "cpu",
-      "--out",
-      out + ".partial",
-    ],
-    env: env.env,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const lines: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const line of readLines(stream)) {
-      lines.push(line);
-      if (lines.length > 60) lines.shift();
-    }
-  };
-  await Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const status = await child.status;
-  if (!status.success) {
+  const script = await runPythonScript(env, "evaluate.py", [
+    "--weights",
+    weights,
+    "--data",
+    dataYaml,
+    "--split",
+    split,
+    "--imgsz",
+    String(imgsz),
+    "--batch",
+    String(options.batch ?? 16),
+    "--device",
+    options.device ?? "cpu",
+    "--out",
+    out + ".partial",
+  ]);
+  const lines = script.lines;
+  if (!script.success) {
     await Deno.remove(out + ".partial").catch(() => {});
     const errorLine = lines.find((line) => line.includes('"type": "error"'));
     const message = errorLine
@@ -160,7 +144,7 @@ export async function evaluate(
     try {
       await history.recordTestMetrics(runId, metrics);
     } catch (error) {
-      // A run folder copied from elsewhere may have no history row; the JSON file still holds the metrics.
+      // A run folder copied from elsewhere may have no history row; the JSON file still contains the metrics.
       if (!(error instanceof NotFoundError)) throw error;
     } finally {
       await history.close();

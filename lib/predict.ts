@@ -22,8 +22,8 @@ import { resolveRunDir, resolveWeights, trainingImageSize } from "./_run_resolve
 import { plainTable, type TableColumn } from "./_table.ts";
 import { displayBundle } from "./display.ts";
 import { NotFoundError, OptionsError, TrainingError } from "./errors.ts";
-import { defaultRunsDir, PYTHON_DIR } from "./paths.ts";
-import { ensurePythonEnv, readLines } from "./python_env.ts";
+import { defaultRunsDir } from "./paths.ts";
+import { ensurePythonEnv, runPythonScript } from "./python_env.ts";
 import type { RunResult, TrainingRun } from "./run.ts";
 
 /** Options of {@linkcode predict}. */
@@ -239,40 +239,23 @@ async function runPredictScript(
     const listFile = join(scratch, "images.json");
     const outFile = join(scratch, "predictions.json");
     await Deno.writeTextFile(listFile, JSON.stringify(images));
-    const child = new Deno.Command(env.python, {
-      args: [
-        "-u",
-        join(PYTHON_DIR, "predict.py"),
-        "--weights",
-        weights,
-        "--images",
-        listFile,
-        "--out",
-        outFile,
-        "--imgsz",
-        String(settings.imgsz),
-        "--conf",
-        String(settings.conf),
-        "--iou",
-        String(settings.iou),
-        "--device",
-        settings.device,
-      ],
-      env: env.env,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
-    const lines: string[] = [];
-    const collect = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const line of readLines(stream)) {
-        lines.push(line);
-        if (lines.length > 60) lines.shift();
-      }
-    };
-    await Promise.all([collect(child.stdout), collect(child.stderr)]);
-    const status = await child.status;
-    if (!status.success) throw scriptError(weights, lines);
+    const run = await runPythonScript(env, "predict.py", [
+      "--weights",
+      weights,
+      "--images",
+      listFile,
+      "--out",
+      outFile,
+      "--imgsz",
+      String(settings.imgsz),
+      "--conf",
+      String(settings.conf),
+      "--iou",
+      String(settings.iou),
+      "--device",
+      settings.device,
+    ]);
+    if (!run.success) throw scriptError(weights, run.lines);
     return JSON.parse(await Deno.readTextFile(outFile)) as ScriptOutput;
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});

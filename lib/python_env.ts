@@ -59,7 +59,7 @@ let cached: Promise<PythonEnv> | undefined;
  * or its requirements changed. Concurrent calls in one process share one build, and
  * a lock folder keeps two processes from building the same environment at once.
  *
- * @throws {PythonEnvError} when python3 is missing or pip fails (the message holds pip's last lines).
+ * @throws {PythonEnvError} when python3 is missing or pip fails (the message contains pip's last lines).
  */
 export function ensurePythonEnv(options: PythonEnvOptions = {}): Promise<PythonEnv> {
   if (cached && !options.basePython && !options.root) return cached;
@@ -332,6 +332,33 @@ async function removeStaleEnvironments(root: string, keep: string): Promise<void
       await Deno.remove(path, { recursive: true }).catch(() => {});
     }
   }
+}
+
+/** Exit status and last output lines of a script run with {@linkcode runPythonScript}. */
+export interface ScriptRun {
+  success: boolean;
+  /** Up to the last 60 lines of stdout and stderr together. */
+  lines: string[];
+}
+
+/** Runs `python/<script>` in `env` with an argument array and waits for it to exit. */
+export async function runPythonScript(env: PythonEnv, script: string, args: string[]): Promise<ScriptRun> {
+  const child = new Deno.Command(env.python, {
+    args: ["-u", join(PYTHON_DIR, script), ...args],
+    env: env.env,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const lines: string[] = [];
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const line of readLines(stream)) {
+      lines.push(line);
+      if (lines.length > 60) lines.shift();
+    }
+  };
+  await Promise.all([collect(child.stdout), collect(child.stderr)]);
+  return { success: (await child.status).success, lines };
 }
 
 /** Yields the lines of a byte stream as they arrive, without line terminators. */
