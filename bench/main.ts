@@ -35,7 +35,9 @@ const rows: Row[] = [];
 
 function report(row: Row): void {
   rows.push(row);
-  const verdict = row.met === undefined ? "report" : row.met ? "met" : "MISSED";
+  let verdict = "report";
+  if (row.met === true) verdict = "met";
+  if (row.met === false) verdict = "MISSED";
   console.log(
     `${row.name}: ${row.measured} vs ${row.baseline} → ${row.ratio} (target ${row.target}) ${verdict}`,
   );

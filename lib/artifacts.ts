@@ -79,8 +79,8 @@ export async function listRemoteFiles(config: HubConfig, repo: string): Promise<
 
 /**
  * Downloads `file` from `repo` to `dir/file.path`. The content goes to
- * `<name>.partial` first; after a dropped connection the download resumes from
- * the bytes already written; the result must match the Hub's size and hash, and a
+ * `<name>.partial` first. After a dropped connection the download resumes from
+ * the bytes already written. The result must match the Hub's size and hash, and a
  * `.pt` file must be a zip (torch checkpoint), not an HTML error page.
  */
 export async function downloadArtifact(

@@ -39,7 +39,7 @@ export async function writeCharts(charts: Chart[], dir: string): Promise<string[
   return await (await import("./charts.ts")).writeCharts(charts, dir);
 }
 
-/** A Vega-Lite spec of a metric's curve, for users who prefer Vega-Lite. */
+/** Builds a Vega-Lite spec of a metric's curve, for users who prefer Vega-Lite. */
 export async function toVegaLite(
   table: ResultsTable,
   metric?: string,

@@ -1,12 +1,12 @@
 /**
  * Typed errors. Every error trainbook raises for bad input or a failed step is a
- * {@linkcode TrainbookError}: its message says what failed, where (file and line),
+ * {@linkcode TrainbookError}. Its message states what failed, where (file and line),
  * the offending value, and what to do next. Tokens are redacted from every message.
  *
  * @module
  */
 
-/** Where and why an error happened, kept as fields for programs and tests. */
+/** Location and cause of an error, kept as fields for programs and tests. */
 export interface ErrorDetails {
   /** File the problem is in. */
   file?: string;
@@ -14,7 +14,7 @@ export interface ErrorDetails {
   line?: number;
   /** The offending value, as read. */
   value?: unknown;
-  /** What the user can do to fix it. */
+  /** Fix the user can apply. */
   hint?: string;
   /** The underlying error, when one exists. */
   cause?: unknown;
@@ -58,7 +58,7 @@ export class TrainbookError extends Error {
   readonly line?: number;
   /** The offending value, if any. */
   readonly value?: unknown;
-  /** What to do about it. */
+  /** Fix to apply. */
   readonly hint?: string;
 
   /** Builds the message from `summary` and the details (see {@linkcode formatErrorMessage}). */

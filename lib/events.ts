@@ -1,7 +1,7 @@
 /**
  * Events a training run emits, for both backends. The Python trainer prints each
- * event as one line `TRAINBOOK_EVENT {json}` on stdout; the local backend reads
- * them from the child process and the HF Jobs backend from the job's log stream.
+ * event as one line `TRAINBOOK_EVENT {json}` on stdout. The local backend reads
+ * them from the child process, and the HF Jobs backend from the job's log stream.
  *
  * @module
  */
@@ -29,7 +29,7 @@ export interface StatusEvent {
   status: RunStatus;
   /** The backend's own stage name (HF Jobs: SCHEDULING, RUNNING, ...). */
   stage?: string;
-  /** Why the status changed, when known. */
+  /** Reason for the change, when known. */
   message?: string;
   /** When the event happened, as an ISO 8601 UTC string. */
   time: string;
@@ -59,7 +59,7 @@ export interface EpochEvent {
   epoch: number;
   /** Planned number of epochs. */
   epochs: number;
-  /** Every results.csv column of the epoch, keyed by its Ultralytics name; null where the file says nan. */
+  /** Every results.csv column of the epoch, keyed by its Ultralytics name; null where the file contains nan. */
   metrics: Record<string, number | null>;
   /** Seconds since training started. */
   elapsedSeconds: number;

@@ -1,7 +1,7 @@
 /**
  * Live view of a training run, for both backends. In the Deno Jupyter kernel one
  * display (status line, progress bar, loss and metric charts) is updated in place
- * as each epoch ends; in a terminal one progress line is printed per epoch.
+ * as each epoch ends. In a terminal one progress line is printed per epoch.
  *
  * @module
  */
@@ -16,7 +16,7 @@ import { formatDuration } from "./run.ts";
 /** Options of {@linkcode watch}. */
 export interface WatchOptions {
   /**
-   * Where to show progress: "notebook" (a display updated in place), "terminal"
+   * Progress display: "notebook" (a display updated in place), "terminal"
    * (one line per epoch), or "auto" (the notebook inside the Jupyter kernel).
    * @default {"auto"}
    */

@@ -1,6 +1,6 @@
 /**
  * Locations trainbook reads and writes: the repository's own files, the cache
- * that holds the managed Python environment, and the default runs folder.
+ * that contains the managed Python environment, and the default runs folder.
  *
  * @module
  */

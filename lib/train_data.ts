@@ -3,12 +3,12 @@
  *
  * Ultralytics writes a `labels.cache` file beside every labels folder it reads.
  * To keep the user's dataset folder untouched, the trainer reads the dataset
- * through a folder under the cache: `<split>-<n>/images/` is a real folder of
- * links to the image files, and `<split>-<n>/labels` links to the real labels
- * folder, so the cache files land there instead. The images folder must be real:
- * Ultralytics resolves split folders with `Path.resolve()`, which would follow a
- * link to the dataset, while it derives label and cache paths from the image
- * paths as strings.
+ * through a folder under the cache. There `<split>-<n>/images/` is a real folder
+ * of links to the image files, and `<split>-<n>/labels` links to the real labels
+ * folder, so the cache files land in the cache. The images folder must be real,
+ * because Ultralytics resolves split folders with `Path.resolve()`, which would
+ * follow a link back to the dataset. It derives label and cache paths from the
+ * image paths as strings, so links to files are not resolved.
  *
  * @module
  */

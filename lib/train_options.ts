@@ -11,7 +11,7 @@ import { validateRunName } from "./run_id.ts";
 /** Options of `train()`. */
 export interface TrainOptions {
   /**
-   * Where training runs: "local" (a Python process on this machine) or "hf-jobs".
+   * Backend that runs the training: "local" (a Python process on this machine) or "hf-jobs".
    * @default {"local"}
    */
   backend?: "local" | "hf-jobs";
@@ -53,7 +53,7 @@ export interface TrainOptions {
   /** Further Ultralytics train arguments, such as `{ nbs: 16, warmup_epochs: 1 }`. */
   overrides?: Record<string, unknown>;
   /**
-   * Folder that holds run folders.
+   * Folder containing the run folders.
    * @default {`$TRAINBOOK_RUNS_DIR` or "./training_runs"}
    */
   runsDir?: string;
@@ -94,7 +94,7 @@ export interface TrainOptions {
 
 /** Options after validation, with every default applied. */
 export interface ResolvedTrainOptions {
-  /** Where training runs. */
+  /** Backend that runs the training. */
   backend: "local" | "hf-jobs";
   /** Model YAML name or absolute path of a local .pt or .yaml file. */
   model: string;

@@ -82,7 +82,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="'auto' (every GPU, else CPU), 'cpu', or '0,1'")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--project", required=True, help="folder that holds run folders")
+    parser.add_argument("--project", required=True, help="folder containing the run folders")
     parser.add_argument("--name", required=True, help="run id; the run folder is <project>/<name>")
     parser.add_argument("--overrides", default="{}", help="JSON object of further Ultralytics train arguments")
     parser.add_argument("--hub-model-repo", help="Hub model repository to push artifacts to")
@@ -127,7 +127,7 @@ def download_dataset(repo: str, destination: Path) -> Path:
     data_yaml = Path(local) / "data.yaml"
     if not data_yaml.exists():
         raise FileNotFoundError(f"dataset repository {repo} has no data.yaml at its root; stage it with trainbook")
-    # The staged data.yaml says `path: .`, which Ultralytics resolves against the working
+    # The staged data.yaml sets `path: .`, which Ultralytics resolves against the working
     # directory, so point it at the download folder explicitly.
     import yaml
 
@@ -169,7 +169,7 @@ class HubPusher:
 
 
 def model_card(repo: str, metrics: dict) -> str:
-    """A model card whose model-index metadata holds the final validation metrics."""
+    """Return a model card whose model-index metadata contains the final validation metrics."""
     names = {
         "metrics/mAP50(B)": ("mAP50", "mAP@0.5"),
         "metrics/mAP50-95(B)": ("mAP50-95", "mAP@0.5:0.95"),
@@ -283,7 +283,7 @@ def main(argv: list[str]) -> int:
 
 
 def best_epoch(csv_path: Path) -> int | None:
-    """The epoch with the best Ultralytics fitness (0.1 mAP50 + 0.9 mAP50-95)."""
+    """Return the epoch with the best Ultralytics fitness (0.1 mAP50 + 0.9 mAP50-95)."""
     if not csv_path.exists():
         return None
     with open(csv_path, newline="", encoding="utf-8") as handle:

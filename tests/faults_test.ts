@@ -89,7 +89,8 @@ Deno.test("downloadArtifact() resumes after the connection drops", async () => {
   });
   assert.equal(broken, 1, "the fault was not injected");
   assert.equal(resumes.length, 1);
-  assert.ok(resumes[0] > 0 && resumes[0] < CHECKPOINT.byteLength, `resumed at ${resumes[0]}`);
+  assert.ok(resumes[0] > 0, `resumed at ${resumes[0]}`);
+  assert.ok(resumes[0] < CHECKPOINT.byteLength, `resumed at ${resumes[0]}`);
   const saved = await Deno.readFile(join(temp.path, "weights", "best.pt"));
   assert.deepEqual(saved, CHECKPOINT);
   assert.equal(result.sha256, createHash("sha256").update(CHECKPOINT).digest("hex"));

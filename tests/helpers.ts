@@ -5,7 +5,7 @@ import { REPO_ROOT } from "../lib/paths.ts";
 /** The bundled real dataset (never modified by tests). */
 export const DATASET: string = join(REPO_ROOT, "datasets", "thermal-dogs-and-people");
 
-/** A temporary folder that `await using` removes at the end of the scope. */
+/** Creates a temporary folder that `await using` removes at the end of the scope. */
 export async function tempDir(prefix: string): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: `trainbook-${prefix}-` });
   return {

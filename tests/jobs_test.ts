@@ -2,7 +2,7 @@
  * The HF Jobs backend against the local mock Hub over 127.0.0.1. The mock's job
  * runner really runs python/train.py with the project's Python environment, so
  * staging, launch, live events, artifact pushes, download, evaluation and history
- * all run for real; fault cases use scripted jobs.
+ * all run for real. Fault cases use scripted jobs.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -323,7 +323,8 @@ for await (const event of run.events()) if (event.type === "epoch") { console.lo
     stderr: "piped",
   }).output();
   const runId = new TextDecoder().decode(output.stdout).trim();
-  assert.ok(output.success && runId, new TextDecoder().decode(output.stderr));
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  assert.ok(runId, "the starting process printed no run id");
 
   const run = await attach(runId, { runsDir: temp.path, endpoint: mock.url, token: mock.token });
   const events = await collect(run);
