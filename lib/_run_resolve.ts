@@ -6,6 +6,7 @@
  */
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { isDirectory, isFile } from "./_dataset_files.ts";
 import { NotFoundError } from "./errors.ts";
 import type { RunResult, TrainingRun } from "./run.ts";
 import { isRunId } from "./run_id.ts";
@@ -59,21 +60,5 @@ export async function trainingImageSize(dir: string): Promise<number | undefined
     return typeof args.imgsz === "number" ? args.imgsz : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
   }
 }

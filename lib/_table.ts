@@ -5,8 +5,9 @@
  * @module
  */
 
-/** Key of the method that the Deno Jupyter kernel calls to get an object's display bundle. */
-export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display") as typeof JUPYTER_DISPLAY;
+import { escapeHtml, JUPYTER_DISPLAY } from "./display.ts";
+
+export { JUPYTER_DISPLAY };
 
 /** One column of a rendered table. */
 export interface TableColumn {
@@ -43,12 +44,6 @@ export function plainTable(columns: TableColumn[], rows: Record<string, unknown>
   const header = render(columns.map((column) => column.label));
   const rule = widths.map((width) => "-".repeat(width)).join("  ");
   return [header, rule, ...cells.map(render)].join("\n");
-}
-
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
 }
 
 /** Renders rows as an HTML table with every cell escaped, under an optional caption. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { escapeHtml } from "./display.ts";
 import type { Finding, SplitStats, ValidationReport } from "./validate_types.ts";
 
 function location(finding: Finding): string {
@@ -54,13 +55,6 @@ export function formatValidationReport(report: ValidationReport): string {
   if (report.stats.length > 0) lines.push("Statistics:");
   for (const stats of report.stats) lines.push(...statsLines(stats));
   return lines.join("\n");
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll(
-    '"',
-    "&quot;",
-  );
 }
 
 const CELL = 'style="text-align:left;padding:2px 8px;border-bottom:1px solid #ddd;vertical-align:top"';

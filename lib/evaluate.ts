@@ -8,6 +8,7 @@
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { resolveRunDir, resolveWeights, trainingImageSize } from "./_run_resolve.ts";
+import { escapeHtml } from "./display.ts";
 import { NotFoundError, OptionsError, TrainingError } from "./errors.ts";
 import { History } from "./history.ts";
 import type { TestMetrics } from "./metrics.ts";
@@ -215,8 +216,4 @@ function withDisplay(result: EvaluationResult): EvaluationResult {
     },
   });
   return result;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

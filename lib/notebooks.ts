@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { exists } from "./_dataset_files.ts";
 import { TrainingError } from "./errors.ts";
 import { PYTHON_DIR } from "./paths.ts";
 import { ensurePythonEnv, type PythonEnv } from "./python_env.ts";
@@ -99,14 +100,5 @@ async function copyDir(from: string, to: string): Promise<void> {
   for await (const entry of Deno.readDir(from)) {
     if (entry.isDirectory) await copyDir(join(from, entry.name), join(to, entry.name));
     else await Deno.copyFile(join(from, entry.name), join(to, entry.name));
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

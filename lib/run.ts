@@ -5,6 +5,7 @@
  * @module
  */
 import type { EpochEvent, RunStatus, StatusEvent, TrainEvent } from "./events.ts";
+import { escapeHtml } from "./display.ts";
 import { TERMINAL_STATUSES } from "./events.ts";
 
 /** Outcome of a finished run. */
@@ -216,8 +217,4 @@ export function formatDuration(seconds: number): string {
   if (hours > 0) return `${hours}h${String(minutes).padStart(2, "0")}m`;
   if (minutes > 0) return `${minutes}m${String(secs).padStart(2, "0")}s`;
   return `${secs}s`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
