@@ -44,10 +44,11 @@ const PREFIX_BYTES = 64 * 1024;
 class ByteSource {
   constructor(readonly file: Deno.FsFile, readonly prefix: Uint8Array, readonly size: number) {}
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  /** Reads `length` bytes at `offset`; the reads are synchronous, the promise keeps callers unchanged. */
+  read(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(offset + length, this.size);
-    if (offset >= end) return new Uint8Array();
-    if (end <= this.prefix.length) return this.prefix.subarray(offset, end);
+    if (offset >= end) return Promise.resolve(new Uint8Array());
+    if (end <= this.prefix.length) return Promise.resolve(this.prefix.subarray(offset, end));
     const out = new Uint8Array(end - offset);
     this.file.seekSync(offset, Deno.SeekMode.Start);
     let filled = 0;
@@ -56,7 +57,7 @@ class ByteSource {
       if (n === null) break;
       filled += n;
     }
-    return out.subarray(0, filled);
+    return Promise.resolve(out.subarray(0, filled));
   }
 }
 

@@ -20,9 +20,9 @@ import { History } from "./history.ts";
 import { type HubConfig, hubConfig, hubParams } from "./hub.ts";
 import { defaultRunsDir, PYTHON_DIR } from "./paths.ts";
 import { trainingArguments } from "./local_backend.ts";
-import { readResults } from "./results.ts";
 import { TrainingRun } from "./run.ts";
 import { newRunId } from "./run_id.ts";
+import { publicOptions, recordRunFiles, writeJson } from "./run_files.ts";
 import { writeRunReport } from "./run_report.ts";
 import { stageDataset } from "./stage.ts";
 import { prepareTrainingData } from "./train_data.ts";
@@ -378,39 +378,30 @@ async function finishRun(
   }
 
   // Whatever the job pushed is downloaded, also after an error or a cancel.
-  const downloaded = await fetchArtifacts(run, target).catch((error) => {
+  await fetchArtifacts(run, target).catch((error) => {
     note(run, `downloading the artifacts failed: ${redactTokens(String(error?.message ?? error))}`);
-    return [] as DownloadedArtifact[];
   });
-  if (downloaded.length > 0) {
-    await Deno.writeTextFile(join(run.dir, "artifacts.json"), JSON.stringify(downloaded, null, 2) + "\n");
-  }
-  for (const artifact of downloaded) await safely(run, () => history?.recordArtifact(run.id, artifact));
-  try {
-    const table = await readResults(join(run.dir, "results.csv"));
-    await history?.replaceEpochs(
-      run.id,
-      table.rows.map((row) => ({ epoch: row.epoch, segment: row.segment, metrics: row.values })),
-    );
-  } catch {
-    // No results.csv: the job pushed nothing before it ended.
-  }
   if (target.record) await writeJson(join(run.dir, "run.json"), { ...target.record }).catch(() => {});
+  // The same recording as a local run: epochs from results.csv, artifacts, the final event.
+  await recordRunFiles(run, { history, report: false, status, message: finalMessage }).catch((error) =>
+    note(run, `recording the run folder failed: ${redactTokens(String(error?.message ?? error))}`)
+  );
 
+  // evaluate() writes the report itself, so it is written here only when no evaluation ran.
+  let reported = false;
   if (status === "completed" && target.evaluate !== false) {
     try {
       const { evaluate } = await import("./evaluate.ts");
       run.push({ type: "setup", message: "Evaluating best.pt on the local test split", time: now() });
       await evaluate(run, { runsDir: join(run.dir, ".."), history: history?.path ?? false });
+      reported = true;
     } catch (error) {
       note(run, `test evaluation skipped: ${redactTokens(String((error as Error)?.message ?? error))}`);
     }
   }
-  await writeRunReport(run.dir).catch((error) => note(run, `writing the report failed: ${error}`));
-  await safely(
-    run,
-    () => history?.recordEvent(run.id, { type: "status", message: `${status}: ${finalMessage ?? ""}` }),
-  );
+  if (!reported) {
+    await writeRunReport(run.dir).catch((error) => note(run, `writing the report failed: ${error}`));
+  }
   await safely(
     run,
     () => history?.updateRun(run.id, { status, statusMessage: finalMessage, finishedAt: now() }),
@@ -501,15 +492,6 @@ async function safely(run: TrainingRun, action: () => Promise<unknown> | undefin
 
 function note(run: TrainingRun, line: string): void {
   run.push({ type: "log", line: redactTokens(line), stream: "stderr", time: now() });
-}
-
-function publicOptions(options: ResolvedTrainOptions): Record<string, unknown> {
-  const { signal: _signal, ...rest } = options;
-  return rest;
-}
-
-async function writeJson(path: string, value: unknown): Promise<void> {
-  await Deno.writeTextFile(path, JSON.stringify(value, null, 2) + "\n");
 }
 
 function sleep(ms: number): Promise<void> {

@@ -12,8 +12,20 @@ import type { History } from "./history.ts";
 import { readResults } from "./results.ts";
 import { writeRunReport } from "./run_report.ts";
 import type { TrainingRun } from "./run.ts";
+import type { ResolvedTrainOptions } from "./train_options.ts";
 
-/** Files every finished run folder should hold, relative to the folder. */
+/** Returns the options recorded with a run: everything but the abort signal. */
+export function publicOptions(options: ResolvedTrainOptions): Record<string, unknown> {
+  const { signal: _signal, ...rest } = options;
+  return rest;
+}
+
+/** Writes `value` as indented JSON with a final newline (run.json, artifacts.json). */
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await Deno.writeTextFile(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Files every finished run folder should contain, relative to the folder. */
 export const RUN_ARTIFACTS = [
   "weights/best.pt",
   "weights/last.pt",
@@ -79,7 +91,7 @@ export async function recordRunFiles(
   }
 
   const artifacts = await artifactInfos(run.dir);
-  await Deno.writeTextFile(join(run.dir, "artifacts.json"), JSON.stringify(artifacts, null, 2) + "\n");
+  await writeJson(join(run.dir, "artifacts.json"), artifacts);
   for (const artifact of artifacts) {
     try {
       await history?.recordArtifact(run.id, artifact);

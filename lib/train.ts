@@ -16,7 +16,7 @@ import { defaultRunsDir } from "./paths.ts";
 import { ensurePythonEnv } from "./python_env.ts";
 import { TrainingRun } from "./run.ts";
 import { newRunId } from "./run_id.ts";
-import { recordRunFiles } from "./run_files.ts";
+import { publicOptions, recordRunFiles, writeJson } from "./run_files.ts";
 import { prepareTrainingData } from "./train_data.ts";
 import type { ResolvedTrainOptions, TrainOptions } from "./train_options.ts";
 import { resolveTrainOptions } from "./train_options.ts";
@@ -176,15 +176,6 @@ async function runLocal(run: TrainingRun, dataset: Dataset, options: ResolvedTra
   );
   await history?.close();
   run.finish(status, message);
-}
-
-function publicOptions(options: ResolvedTrainOptions): Record<string, unknown> {
-  const { signal: _signal, ...rest } = options;
-  return rest;
-}
-
-async function writeJson(path: string, value: unknown): Promise<void> {
-  await Deno.writeTextFile(path, JSON.stringify(value, null, 2) + "\n");
 }
 
 async function exists(path: string): Promise<boolean> {
